@@ -1,0 +1,1 @@
+"""Alerts: rows an operator sees in the admin (channels deliver them elsewhere)."""

@@ -1,0 +1,33 @@
+"""App configuration: find every installed app's ``jobs`` module at start-up."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+
+from django.apps import AppConfig
+from django.utils.module_loading import autodiscover_modules
+
+logger = logging.getLogger("django_resilient_queue")
+
+
+class ResilientQueueConfig(AppConfig):
+    """Registers system checks and imports job modules, the way the admin finds admin.py."""
+
+    name = "django_resilient_queue"
+    label = "django_resilient_queue"
+    verbose_name = "Resilient queue"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from . import checks  # noqa: F401  (registers the checks)
+        from . import conf
+
+        autodiscover_modules("jobs")
+        modules = conf.get("JOB_MODULES")
+        for path in modules if isinstance(modules, list | tuple) else []:
+            try:
+                importlib.import_module(path)
+            except ImportError:
+                # Reported as resilient_queue.E007 by `manage.py check`, not a crash here.
+                logger.warning("could not import job module %s", path, exc_info=True)

@@ -1,0 +1,180 @@
+"""System checks for ``RESILIENT_QUEUE``: every bad setting is an error with its own id."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from django.core.checks import CheckMessage, Error, Tags, register
+
+from . import conf
+from .failures import coerce_category
+from .retry import Retry
+
+POSITIVE_NUMBERS = ("POLL_INTERVAL", "LEASE_SECONDS", "HEARTBEAT_SECONDS", "DEFAULT_TIMEOUT")
+SCHEDULE_KEYS = {
+    "task", "cron", "timezone", "args", "kwargs", "queue", "priority", "catch_up", "enabled"
+}
+
+
+def _error(msg: str, number: int, hint: str | None = None) -> Error:
+    return Error(msg, hint=hint, id=f"resilient_queue.E{number:03d}")
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _check_numbers(raw: Mapping[str, Any]) -> Iterable[CheckMessage]:
+    for name in POSITIVE_NUMBERS:
+        if name in raw and not (_is_number(raw[name]) and raw[name] > 0):
+            yield _error(f"RESILIENT_QUEUE[{name!r}] must be a positive number.", 3)
+    for name in ("MAX_STALLS",):
+        if name in raw and not (isinstance(raw[name], int) and raw[name] >= 1):
+            yield _error(f"RESILIENT_QUEUE[{name!r}] must be an int >= 1.", 3)
+    if "GRACEFUL_TIMEOUT" in raw and not (_is_number(raw["GRACEFUL_TIMEOUT"]) and raw["GRACEFUL_TIMEOUT"] >= 0):
+        yield _error("RESILIENT_QUEUE['GRACEFUL_TIMEOUT'] must be a number >= 0.", 3)
+    lease, beat = conf.get("LEASE_SECONDS"), conf.get("HEARTBEAT_SECONDS")
+    if _is_number(lease) and _is_number(beat) and beat >= lease:
+        yield _error(
+            "RESILIENT_QUEUE['HEARTBEAT_SECONDS'] must be shorter than LEASE_SECONDS.",
+            4,
+            hint="A lease must be renewed before it expires; use a third of it or less.",
+        )
+
+
+def _check_policies(raw: Mapping[str, Any]) -> Iterable[CheckMessage]:
+    if "RETRY" in raw and not isinstance(raw["RETRY"], Retry):
+        yield _error("RESILIENT_QUEUE['RETRY'] must be a Retry(...) instance.", 5)
+    policies = raw.get("FAILURE_POLICIES", {})
+    if not isinstance(policies, Mapping):
+        yield _error("RESILIENT_QUEUE['FAILURE_POLICIES'] must be a dict.", 6)
+        return
+    for key, value in policies.items():
+        try:
+            coerce_category(key)
+        except ValueError:
+            yield _error(f"FAILURE_POLICIES has an unknown category {key!r}.", 6)
+        if not isinstance(value, Retry):
+            yield _error(f"FAILURE_POLICIES[{key!r}] must be a Retry(...) instance.", 6)
+
+
+def _check_queues(raw: Mapping[str, Any]) -> Iterable[CheckMessage]:
+    queues = raw.get("QUEUES", {})
+    if not isinstance(queues, Mapping):
+        yield _error("RESILIENT_QUEUE['QUEUES'] must be a dict of queue name -> options.", 7)
+        return
+    for name, options in queues.items():
+        if not isinstance(options, Mapping):
+            yield _error(f"QUEUES[{name!r}] must be a dict of options.", 7)
+            continue
+        depth = options.get("max_depth")
+        if depth is not None and not (isinstance(depth, int) and depth > 0):
+            yield _error(f"QUEUES[{name!r}]['max_depth'] must be a positive int.", 7)
+    if "DEFAULT_QUEUE" in raw and not (isinstance(raw["DEFAULT_QUEUE"], str) and raw["DEFAULT_QUEUE"]):
+        yield _error("RESILIENT_QUEUE['DEFAULT_QUEUE'] must be a non-empty string.", 7)
+
+
+def _check_job_modules(raw: Mapping[str, Any]) -> Iterable[CheckMessage]:
+    modules = raw.get("JOB_MODULES", [])
+    if not isinstance(modules, list | tuple):
+        yield _error("RESILIENT_QUEUE['JOB_MODULES'] must be a list of dotted module paths.", 8)
+        return
+    for path in modules:
+        try:
+            importlib.import_module(path)
+        except ImportError as exc:
+            yield _error(f"JOB_MODULES: cannot import {path!r}: {exc}", 8)
+
+
+def _check_schedules(raw: Mapping[str, Any]) -> Iterable[CheckMessage]:
+    from croniter import croniter
+
+    schedules = raw.get("SCHEDULES", {})
+    if not isinstance(schedules, Mapping):
+        yield _error("RESILIENT_QUEUE['SCHEDULES'] must be a dict of name -> schedule.", 9)
+        return
+    for name, spec in schedules.items():
+        if not isinstance(spec, Mapping) or "task" not in spec or "cron" not in spec:
+            yield _error(f"SCHEDULES[{name!r}] must be a dict with 'task' and 'cron'.", 9)
+            continue
+        unknown = set(spec) - SCHEDULE_KEYS
+        if unknown:
+            yield _error(f"SCHEDULES[{name!r}] has unknown keys {sorted(unknown)}.", 9)
+        cron = spec["cron"]
+        if not isinstance(cron, str) or not croniter.is_valid(cron):
+            yield _error(f"SCHEDULES[{name!r}]: {cron!r} is not a valid cron expression.", 10)
+        if spec.get("catch_up", "latest") not in ("latest", "all", "none"):
+            yield _error(f"SCHEDULES[{name!r}]['catch_up'] must be latest, all or none.", 9)
+
+
+def _check_retention(raw: Mapping[str, Any]) -> Iterable[CheckMessage]:
+    retention = raw.get("RETENTION", {})
+    if not isinstance(retention, Mapping) or any(
+        key not in ("succeeded", "failed", "cancelled") or not (isinstance(v, int) and v >= 0)
+        for key, v in retention.items()
+    ):
+        yield _error(
+            "RESILIENT_QUEUE['RETENTION'] must map succeeded/failed/cancelled to days (int >= 0).", 11
+        )
+
+
+def _check_alerts(raw: Mapping[str, Any]) -> Iterable[CheckMessage]:
+    alerts = raw.get("ALERTS", {})
+    if not isinstance(alerts, Mapping):
+        yield _error("RESILIENT_QUEUE['ALERTS'] must be a dict.", 12)
+        return
+    for channel in alerts.get("CHANNELS", []):
+        if not isinstance(channel, Mapping) or channel.get("type") not in (
+            "email", "slack", "webhook", "log"
+        ):
+            yield _error(f"ALERTS CHANNELS entry {channel!r} needs a type: email, slack, webhook or log.", 12)
+        elif channel["type"] in ("slack", "webhook") and not channel.get("url"):
+            yield _error(f"ALERTS {channel['type']} channel needs a 'url'.", 12)
+
+
+@register(Tags.compatibility)
+def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """Validate ``settings.RESILIENT_QUEUE``."""
+    from django.conf import settings
+
+    value = getattr(settings, "RESILIENT_QUEUE", {})
+    if not isinstance(value, Mapping):
+        return [_error("RESILIENT_QUEUE must be a dict.", 1)]
+    errors: list[CheckMessage] = [
+        _error(f"RESILIENT_QUEUE has an unknown key {key!r}.", 2, hint=f"Known: {sorted(conf.DEFAULTS)}")
+        for key in value
+        if key not in conf.DEFAULTS
+    ]
+    for checker in (
+        _check_numbers,
+        _check_policies,
+        _check_queues,
+        _check_job_modules,
+        _check_schedules,
+        _check_retention,
+        _check_alerts,
+    ):
+        errors.extend(checker(value))
+    return errors
+
+
+@register(Tags.database)
+def check_database(databases: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """Refuse databases without SKIP LOCKED (MariaDB < 10.6, MySQL < 8)."""
+    from django.db import connections, router
+
+    from .models import Job
+
+    if not databases:
+        return []
+    alias = router.db_for_write(Job)
+    if alias not in databases:
+        return []
+    connection = connections[alias]
+    if connection.vendor not in ("postgresql", "mysql", "sqlite"):
+        return [_error(f"Unsupported database vendor {connection.vendor!r}.", 13)]
+    if connection.vendor == "mysql" and not connection.features.has_select_for_update_skip_locked:
+        return [_error("MariaDB >= 10.6 or MySQL >= 8 is needed (SELECT ... SKIP LOCKED).", 13)]
+    return []

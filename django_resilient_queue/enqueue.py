@@ -1,0 +1,182 @@
+"""Build Job rows and insert them in the caller's transaction; wake workers on commit."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from django.db import IntegrityError, connections, router, transaction
+from django.utils import timezone
+
+from . import conf
+from .db import dialect_for
+from .models import Job, JobStatus
+from .serialization import encode_arguments
+
+if TYPE_CHECKING:
+    from .definition import JobDefinition
+
+ACTIVE_STATUSES = (JobStatus.QUEUED, JobStatus.RUNNING)
+BULK_BATCH_SIZE = 1000
+
+
+def _resolve_run_after(value: datetime | timedelta | None, now: datetime) -> datetime:
+    if value is None:
+        return now
+    if isinstance(value, timedelta):
+        return now + value
+    if timezone.is_naive(value):
+        raise ValueError("run_after must be an aware datetime (USE_TZ) or a timedelta")
+    return value
+
+
+def _resolve_timeout(definition: JobDefinition, args: Sequence[Any], kwargs: dict[str, Any]) -> float:
+    value = definition.timeout
+    if callable(value) and not isinstance(value, timedelta):
+        value = value(*args, **kwargs)
+    if value is None:
+        return conf.default_timeout()
+    seconds = value.total_seconds() if isinstance(value, timedelta) else float(value)
+    if seconds <= 0:
+        raise ValueError(f"{definition.name}: timeout must be positive, not {seconds}")
+    return seconds
+
+
+def _unique_key(definition: JobDefinition, args: Sequence[Any], kwargs: dict[str, Any]) -> str:
+    if definition.unique_key is not None:
+        return str(definition.unique_key(*args, **kwargs))
+    encoded = encode_arguments(definition.name, args, kwargs)
+    return json.dumps(encoded, sort_keys=True, separators=(",", ":"))
+
+
+def unique_lock_for(task: str, key: str) -> str:
+    """Return the value of the UNIQUE column that an active job of (task, key) holds."""
+    return hashlib.sha256(f"{task}\x00{key}".encode()).hexdigest()
+
+
+def build_job(
+    definition: JobDefinition, args: Sequence[Any], kwargs: dict[str, Any], now: datetime
+) -> Job:
+    """Return an unsaved Job for this call, or raise TypeError/ValueError for bad input."""
+    encoded_args, encoded_kwargs = encode_arguments(definition.name, args, kwargs)
+    retry = definition.retry or conf.default_retry()
+    job = Job(
+        task=definition.name,
+        queue=definition.queue or conf.default_queue(),
+        priority=int(definition.priority),
+        status=JobStatus.QUEUED,
+        args=encoded_args,
+        kwargs=encoded_kwargs,
+        run_after=_resolve_run_after(definition.run_after, now),
+        max_attempts=retry.max_attempts,
+        timeout=_resolve_timeout(definition, args, kwargs),
+        created_at=now,
+    )
+    if definition.is_unique:
+        key = _unique_key(definition, args, kwargs)
+        job.unique_key = key[:255]
+        job.unique_lock = unique_lock_for(definition.name, key)
+        if definition.unique_for is not None:
+            job.unique_until = now + definition.unique_for
+    return job
+
+
+def _insert_unique(job: Job, alias: str, now: datetime) -> Job:
+    """Insert ``job`` or return the job that already holds its key (the database decides)."""
+    for _ in range(5):
+        try:
+            with transaction.atomic(using=alias):
+                job.save(force_insert=True, using=alias)
+            return job
+        except IntegrityError:
+            # A locking read sees the latest committed row even under REPEATABLE READ.
+            holder = (
+                Job.objects.using(alias)
+                .select_for_update()
+                .filter(unique_lock=job.unique_lock)
+                .first()
+            )
+            if holder is None:
+                continue
+            still_held = holder.status in ACTIVE_STATUSES or (
+                holder.unique_until is not None and holder.unique_until > now
+            )
+            if still_held:
+                return holder
+            Job.objects.using(alias).filter(pk=holder.pk, unique_lock=job.unique_lock).update(
+                unique_lock=None
+            )
+    raise RuntimeError(f"{job.task}: could not settle the unique key {job.unique_key!r}")
+
+
+def enqueue_one(definition: JobDefinition, args: Sequence[Any], kwargs: dict[str, Any]) -> Job:
+    """Insert one job (or return the holder of its unique key) and wake workers on commit."""
+    now = timezone.now()
+    job = build_job(definition, args, kwargs, now)
+    alias = router.db_for_write(Job)
+    with transaction.atomic(using=alias):
+        if job.unique_lock is not None:
+            saved = _insert_unique(job, alias, now)
+            if saved is not job:
+                return saved
+        else:
+            job.save(force_insert=True, using=alias)
+        dialect_for(connections[alias]).notify(job.queue)
+    return job
+
+
+def enqueue_many(
+    definition: JobDefinition, calls: Sequence[tuple[Sequence[Any], dict[str, Any]]]
+) -> list[Job]:
+    """Insert many jobs with one INSERT per batch; unique jobs go one by one."""
+    now = timezone.now()
+    jobs = [build_job(definition, args, kwargs, now) for args, kwargs in calls]
+    alias = router.db_for_write(Job)
+    results: list[Job] = []
+    with transaction.atomic(using=alias):
+        plain = [j for j in jobs if j.unique_lock is None]
+        created = Job.objects.using(alias).bulk_create(plain, batch_size=BULK_BATCH_SIZE)
+        by_identity = {id(j): j for j in created}
+        for job in jobs:
+            if job.unique_lock is None:
+                results.append(by_identity.get(id(job), job))
+            else:
+                results.append(_insert_unique(job, alias, now))
+        for queue in sorted({j.queue for j in jobs}):
+            dialect_for(connections[alias]).notify(queue)
+    return results
+
+
+def enqueue_row(
+    *,
+    task: str,
+    args: list[Any],
+    kwargs: dict[str, Any],
+    queue: str,
+    priority: int,
+    max_attempts: int,
+    timeout: float | None,
+    run_after: datetime | None = None,
+    alias: str | None = None,
+) -> Job:
+    """Insert a job from already-encoded arguments (replays, callbacks, schedules)."""
+    alias = alias or router.db_for_write(Job)
+    now = timezone.now()
+    job = Job(
+        task=task,
+        queue=queue,
+        priority=priority,
+        args=args,
+        kwargs=kwargs,
+        run_after=run_after or now,
+        max_attempts=max_attempts,
+        timeout=timeout,
+        created_at=now,
+    )
+    with transaction.atomic(using=alias):
+        job.save(force_insert=True, using=alias)
+        dialect_for(connections[alias]).notify(queue)
+    return job

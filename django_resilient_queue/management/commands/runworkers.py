@@ -1,0 +1,75 @@
+"""``manage.py runworkers``: start the supervisor and its worker processes."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an int >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
+    return value
+
+
+def non_negative_float(text: str) -> float:
+    """argparse type: a number >= 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} must be >= 0")
+    return value
+
+
+def queue_list(text: str) -> list[str]:
+    """argparse type: a comma-separated list of queue names."""
+    queues = [q.strip() for q in text.split(",") if q.strip()]
+    if not queues:
+        raise argparse.ArgumentTypeError("--queues needs at least one queue name")
+    return queues
+
+
+class Command(BaseCommand):
+    help = "Run worker processes that claim and execute queued jobs."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--queues", type=queue_list, default=None, help="a,b (default: all)")
+        parser.add_argument("--processes", type=positive_int, default=1)
+        parser.add_argument("--threads", type=positive_int, default=1)
+        parser.add_argument(
+            "--burst", action="store_true", help="exit 0 once no job is runnable now"
+        )
+        parser.add_argument("--max-jobs-per-child", type=positive_int, default=None)
+        parser.add_argument("--max-memory-mb", type=positive_int, default=None)
+        parser.add_argument("--graceful-timeout", type=non_negative_float, default=None)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        from ...worker.config import WorkerConfig
+        from ...worker.supervisor import Supervisor
+
+        try:
+            config = WorkerConfig.from_settings(
+                queues=tuple(options["queues"] or ()),
+                processes=options["processes"],
+                threads=options["threads"],
+                burst=options["burst"],
+                max_jobs_per_child=options["max_jobs_per_child"],
+                max_memory_mb=options["max_memory_mb"],
+                graceful_timeout=options["graceful_timeout"],
+            )
+        except ValueError as exc:
+            raise CommandError(str(exc)) from exc
+        code = Supervisor(config).run()
+        sys.stdout.flush()
+        if code:
+            sys.exit(code)

@@ -1,0 +1,63 @@
+"""One run of a job, whatever its outcome."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from ..failures import FailureCategory
+
+
+class AttemptOutcome(models.TextChoices):
+    """How a run ended."""
+
+    SUCCEEDED = "succeeded", "succeeded"
+    FAILED = "failed", "failed"
+    TIMEOUT = "timeout", "timeout"
+    ABANDONED = "abandoned", "abandoned"
+    RELEASED = "released", "released"
+
+
+class Attempt(models.Model):
+    """A run of a job: who ran it, when, and how it ended."""
+
+    id = models.BigAutoField(primary_key=True)
+    job = models.ForeignKey(
+        "django_resilient_queue.Job", on_delete=models.CASCADE, related_name="attempt_set"
+    )
+    number = models.PositiveIntegerField()
+    worker = models.ForeignKey(
+        "django_resilient_queue.Worker",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="attempts",
+        db_constraint=False,
+    )
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=16, choices=AttemptOutcome.choices)
+    failure_category = models.CharField(
+        max_length=16,
+        choices=[(c.value, c.value) for c in FailureCategory],
+        blank=True,
+        default="",
+    )
+    error_type = models.CharField(max_length=255, blank=True, default="")
+    error_message = models.TextField(blank=True, default="")
+    traceback = models.TextField(blank=True, default="")
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["job", "number"], name="drq_attempt_job_number"),
+            models.Index(fields=["finished_at"], name="drq_attempt_finished"),
+        ]
+
+    def __str__(self) -> str:
+        return f"job #{self.job_id} attempt {self.number}: {self.outcome}"
+
+    @property
+    def duration(self) -> float | None:
+        """Seconds the run lasted, when both ends are known."""
+        if self.started_at is None or self.finished_at is None:
+            return None
+        return (self.finished_at - self.started_at).total_seconds()

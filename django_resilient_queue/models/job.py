@@ -1,0 +1,126 @@
+"""The Job row: one unit of work, from enqueue to its final status."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from django.db import models
+from django.utils import timezone
+
+if TYPE_CHECKING:
+    from .dead_letter import DeadLetter
+
+
+class JobStatus(models.TextChoices):
+    """Where a job is in its life."""
+
+    QUEUED = "queued", "queued"
+    RUNNING = "running", "running"
+    SUCCEEDED = "succeeded", "succeeded"
+    FAILED = "failed", "failed"
+    CANCELLED = "cancelled", "cancelled"
+
+
+FINISHED_STATUSES = (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)
+
+
+class JobQuerySet(models.QuerySet["Job"]):
+    """The vocabulary the worker, commands and admin share."""
+
+    def queued(self) -> JobQuerySet:
+        """Jobs waiting to run, now or later."""
+        return self.filter(status=JobStatus.QUEUED)
+
+    def runnable(self, now: datetime | None = None) -> JobQuerySet:
+        """Jobs that may start now."""
+        return self.filter(status=JobStatus.QUEUED, run_after__lte=now or timezone.now())
+
+    def running(self) -> JobQuerySet:
+        """Jobs a worker holds."""
+        return self.filter(status=JobStatus.RUNNING)
+
+    def finished(self) -> JobQuerySet:
+        """Jobs in a final status."""
+        return self.filter(status__in=FINISHED_STATUSES)
+
+    def in_queues(self, queues: list[str] | None) -> JobQuerySet:
+        """Restrict to ``queues`` (all queues when None or empty)."""
+        return self.filter(queue__in=queues) if queues else self
+
+    def claim_order(self) -> JobQuerySet:
+        """Highest priority first, then the longest waiting."""
+        return self.order_by("-priority", "run_after", "id")
+
+
+class Job(models.Model):
+    """A unit of work: which ``@job`` to call, with what, and how it went."""
+
+    id = models.BigAutoField(primary_key=True)
+    task = models.CharField(max_length=255, help_text="Dotted path of the @job function.")
+    queue = models.CharField(max_length=100, default="default")
+    priority = models.SmallIntegerField(default=0)
+    status = models.CharField(max_length=16, choices=JobStatus.choices, default=JobStatus.QUEUED)
+    args = models.JSONField(default=list, blank=True)
+    kwargs = models.JSONField(default=dict, blank=True)
+    run_after = models.DateTimeField(default=timezone.now)
+    attempts = models.PositiveIntegerField(default=0, help_text="Runs that started.")
+    max_attempts = models.PositiveIntegerField(default=3)
+    stalls = models.PositiveIntegerField(default=0, help_text="Runs lost with their worker.")
+    timeout = models.FloatField(null=True, blank=True, help_text="Hard limit in seconds.")
+    result = models.JSONField(null=True, blank=True)
+    unique_key = models.CharField(max_length=255, null=True, blank=True)
+    # Set while the job holds its uniqueness; the UNIQUE index makes concurrent
+    # enqueuers of one key race in the database, not in Python. NULLs never clash,
+    # which gives MariaDB the partial unique index it lacks.
+    unique_lock = models.CharField(max_length=64, null=True, blank=True, unique=True, editable=False)
+    unique_until = models.DateTimeField(null=True, blank=True)
+    progress = models.JSONField(default=dict, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    concurrency_key = models.CharField(max_length=255, null=True, blank=True)
+    rate_limit_key = models.CharField(max_length=255, null=True, blank=True)
+    breaker_key = models.CharField(max_length=255, null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    first_started_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    worker = models.ForeignKey(
+        "django_resilient_queue.Worker",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="jobs",
+        db_constraint=False,
+    )
+
+    objects = JobQuerySet.as_manager()
+
+    if TYPE_CHECKING:
+        dead_letters: models.Manager[DeadLetter]
+
+    class Meta:
+        # The claim and reaper indexes are partial where the database allows it;
+        # they are created per vendor in migration 0002 (see db/).
+        indexes = [
+            models.Index(fields=["status", "finished_at"], name="drq_job_status_finished"),
+            models.Index(fields=["task", "created_at"], name="drq_job_task_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.task} [{self.status}]"
+
+    @property
+    def is_finished(self) -> bool:
+        """True once the job reached a final status."""
+        return self.status in FINISHED_STATUSES
+
+    def describe(self) -> dict[str, Any]:
+        """Return a JSON-ready summary (used by commands and alerts)."""
+        return {
+            "id": self.pk,
+            "task": self.task,
+            "queue": self.queue,
+            "priority": self.priority,
+            "status": self.status,
+            "attempts": self.attempts,
+        }

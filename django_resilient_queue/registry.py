@@ -1,0 +1,42 @@
+"""Task name -> JobDefinition: the only way a job row becomes something to call."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from .exceptions import UnknownTask
+
+if TYPE_CHECKING:
+    from .definition import JobDefinition
+
+logger = logging.getLogger("django_resilient_queue.registry")
+
+_definitions: dict[str, JobDefinition] = {}
+
+
+def register(definition: JobDefinition) -> None:
+    """Make ``definition`` runnable under its task name."""
+    previous = _definitions.get(definition.name)
+    if previous is not None and previous.func is not definition.func:
+        # A module imported twice (reload, a test) re-registers the same name.
+        logger.debug("task %s registered again", definition.name)
+    _definitions[definition.name] = definition
+
+
+def lookup(name: str) -> JobDefinition:
+    """Return the definition of ``name``; raise ``UnknownTask`` for anything not registered."""
+    try:
+        return _definitions[name]
+    except KeyError:
+        raise UnknownTask(name) from None
+
+
+def is_registered(name: str) -> bool:
+    """True when ``name`` is a registered ``@job``."""
+    return name in _definitions
+
+
+def registered_names() -> list[str]:
+    """Return every registered task name, sorted."""
+    return sorted(_definitions)

@@ -1,0 +1,1 @@
+"""The verbs a person or a command triggers, each one transaction."""

@@ -1,0 +1,86 @@
+"""Dead letters: write one with the whole history of a job, and replay it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import router, transaction
+from django.utils import timezone
+
+from .. import conf, registry
+from ..exceptions import UnknownTask
+from ..models import Attempt, DeadLetter, Job
+
+
+def _history(job: Job, using: str) -> list[dict[str, Any]]:
+    return [
+        {
+            "number": a.number,
+            "outcome": a.outcome,
+            "started_at": a.started_at.isoformat() if a.started_at else None,
+            "finished_at": a.finished_at.isoformat() if a.finished_at else None,
+            "failure_category": a.failure_category,
+            "error_type": a.error_type,
+            "error_message": a.error_message,
+            "traceback": a.traceback,
+        }
+        for a in Attempt.objects.using(using).filter(job_id=job.pk).order_by("id")
+    ]
+
+
+def create_dead_letter(job: Job, last: Attempt, *, reason: str, using: str) -> DeadLetter:
+    """Keep everything needed to understand and replay ``job`` (call inside its transaction)."""
+    return DeadLetter.objects.using(using).create(
+        job_id=job.pk,
+        task=job.task,
+        queue=job.queue,
+        priority=job.priority,
+        args=job.args,
+        kwargs=job.kwargs,
+        reason=reason[:255],
+        failure_category=last.failure_category,
+        error_type=last.error_type,
+        error_message=last.error_message,
+        traceback=last.traceback,
+        attempts=job.attempts,
+        history=_history(job, using),
+    )
+
+
+class AlreadyReplayed(Exception):
+    """The dead letter was replayed before; replay the newer dead letter instead."""
+
+
+def replay_dead_letter(dead_letter: DeadLetter, by: Any = None) -> Job:
+    """Enqueue a fresh attempt cycle of ``dead_letter`` and return the new, queued Job."""
+    from ..enqueue import enqueue_row
+
+    if not registry.is_registered(dead_letter.task):
+        raise UnknownTask(f"{dead_letter.task} is not a registered @job; it cannot be replayed")
+    definition = registry.lookup(dead_letter.task)
+    alias = router.db_for_write(DeadLetter)
+    with transaction.atomic(using=alias):
+        locked = DeadLetter.objects.using(alias).select_for_update().get(pk=dead_letter.pk)
+        if locked.replayed_job_id is not None:
+            raise AlreadyReplayed(f"dead letter #{locked.pk} was replayed as job #{locked.replayed_job_id}")
+        original_timeout = (
+            Job.objects.using(alias).filter(pk=locked.job_id).values_list("timeout", flat=True).first()
+        )
+        retry = definition.retry or conf.default_retry()
+        new_job = enqueue_row(
+            task=locked.task,
+            args=locked.args,
+            kwargs=locked.kwargs,
+            queue=locked.queue,
+            priority=locked.priority,
+            max_attempts=retry.max_attempts,
+            timeout=original_timeout or conf.default_timeout(),
+            alias=alias,
+        )
+        locked.replayed_at = timezone.now()
+        locked.replayed_by = by if getattr(by, "pk", None) is not None else None
+        locked.replayed_job = new_job
+        locked.save(update_fields=["replayed_at", "replayed_by", "replayed_job"])
+    for field in ("replayed_at", "replayed_by_id", "replayed_job_id"):
+        setattr(dead_letter, field, getattr(locked, field))
+    return new_job

@@ -1,0 +1,1 @@
+"""The ``runworkers`` engine: a supervisor process and the child processes it watches."""

@@ -1,0 +1,249 @@
+"""A child process: claim jobs, run them on its threads, write their outcomes."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from types import FrameType
+
+from django.db import connection
+from django.utils import timezone
+
+from ..db import dialect_for
+from ..models import Job, Worker, WorkerState
+from .claimer import Claimer
+from .config import WorkerConfig
+from .dbretry import OutageTracker, call_with_reconnect, drop_connections
+from .executor import Outcome, execute
+from .heartbeat import Heartbeat
+from .outcomes import apply_outcome
+from .slots import Slots
+from .timeouts import interrupt_thread
+from .wakeup import PostgresListener
+
+logger = logging.getLogger("django_resilient_queue.worker")
+
+EXIT_RECYCLE = 3
+WAIT_SLICE = 0.25
+
+
+class Child:
+    """One worker process; the supervisor watches its slots and its exit code."""
+
+    def __init__(self, config: WorkerConfig, slots: Slots, number: int, supervisor_pid: int) -> None:
+        self.config = config
+        self.slots = slots
+        self.number = number
+        self.supervisor_pid = supervisor_pid
+        self.stopping = False  # set by SIGTERM (a flag only: the loop acts on it)
+        self.recycle = False
+        self.wake = threading.Event()
+        self.stop_threads = threading.Event()
+        self.lock = threading.Lock()
+        self.inflight: dict[int, Job] = {}
+        self.thread_of: dict[int, int] = {}
+        self.interrupted: set[int] = set()
+        self.free_slots = list(range(config.threads))
+        self.processed = 0
+        self.failed = 0
+        self.tracker = OutageTracker(f"worker pid={os.getpid()}")
+
+    # -- signals ---------------------------------------------------------------
+    def _on_sigterm(self, signum: int, frame: FrameType | None) -> None:
+        self.stopping = True
+
+    def should_stop(self) -> bool:
+        """True once this child must stop claiming (signal, recycle or admin request)."""
+        return self.stopping or self.recycle
+
+    # -- life cycle ------------------------------------------------------------
+    def run(self) -> int:
+        """Serve jobs until stopped; return the exit code for the supervisor."""
+        signal.signal(signal.SIGTERM, self._on_sigterm)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the supervisor, which decides
+        self.slots.clear()
+        dialect = dialect_for(connection)
+        self.worker = call_with_reconnect(self._register, self.tracker)
+        self.claimer = Claimer(dialect, self.worker.pk, self.config)
+        heartbeat = Heartbeat(
+            worker_id=self.worker.pk,
+            interval=self.config.heartbeat_seconds,
+            lease_seconds=self.config.lease_seconds,
+            running=self.running_jobs,
+            counters=lambda: (self.processed, self.failed),
+            on_beat=self._on_beat,
+            stop=self.stop_threads,
+            tracker=self.tracker,
+        )
+        heartbeat.start()
+        if dialect.supports_listen:
+            PostgresListener(connection, self.wake, self.stop_threads, self.config.queues).start()
+        pool = ThreadPoolExecutor(self.config.threads) if self.config.threads > 1 else None
+        try:
+            self._loop(pool)
+            self._drain()
+        finally:
+            self.stop_threads.set()
+            if pool is not None:
+                pool.shutdown(wait=False, cancel_futures=True)
+            self._unregister()
+        return EXIT_RECYCLE if self.recycle else 0
+
+    def _register(self) -> Worker:
+        dialect_for(connection).prepare_worker_connection()
+        pid = os.getpid()
+        return Worker.objects.create(
+            name=f"{socket.gethostname()}:{self.supervisor_pid}:{self.number}:{pid}",
+            hostname=socket.gethostname(),
+            pid=pid,
+            supervisor_pid=self.supervisor_pid,
+            queues=list(self.config.queues),
+            threads=self.config.threads,
+        )
+
+    def _unregister(self) -> None:
+        try:
+            Worker.objects.filter(pk=self.worker.pk).update(
+                state=WorkerState.STOPPED,
+                stopped_at=timezone.now(),
+                processed=self.processed,
+                failed=self.failed,
+                current_jobs=[],
+            )
+        except Exception:
+            logger.warning("could not mark worker %s stopped", self.worker.pk, exc_info=True)
+        drop_connections()
+
+    # -- the loop --------------------------------------------------------------
+    def _loop(self, pool: ThreadPoolExecutor | None) -> None:
+        while not self.should_stop():
+            with self.lock:
+                free = len(self.free_slots)
+            claimed: list[Job] = []
+            if free:
+                self.wake.clear()
+                claimed = call_with_reconnect(
+                    lambda: self.claimer.claim(free), self.tracker, give_up=self.should_stop
+                ) if not self.should_stop() else []
+                for job in claimed:
+                    self._dispatch(job, pool)
+            if claimed:
+                continue
+            if self.config.burst and not self.inflight:
+                return
+            self._idle(self.config.poll_interval)
+
+    def _idle(self, seconds: float) -> None:
+        """Wait for a wake-up, in short slices so that signals and overruns are seen."""
+        until = time.monotonic() + seconds
+        while not self.should_stop() and time.monotonic() < until:
+            if self.wake.wait(min(WAIT_SLICE, max(0.0, until - time.monotonic()))):
+                return
+            self._check_overruns()
+
+    def _drain(self) -> None:
+        """Stopping: let running jobs finish (the supervisor enforces --graceful-timeout)."""
+        while True:
+            with self.lock:
+                if not self.inflight:
+                    return
+            self.wake.wait(WAIT_SLICE)
+            self.wake.clear()
+            self._check_overruns()
+
+    # -- running one job -------------------------------------------------------
+    def _dispatch(self, job: Job, pool: ThreadPoolExecutor | None) -> None:
+        timeout = job.timeout or 300.0
+        deadline = time.time() + timeout
+        with self.lock:
+            slot = self.free_slots.pop()
+            self.inflight[slot] = job
+        self.slots.occupy(slot, job.pk, job.attempts, deadline)
+        if pool is None:
+            self._run(slot, job, deadline)
+        else:
+            pool.submit(self._run, slot, job, deadline)
+
+    def _run(self, slot: int, job: Job, deadline: float) -> None:
+        self.thread_of[slot] = threading.get_ident()
+        try:
+            outcome = execute(job, deadline)
+            written = call_with_reconnect(lambda: apply_outcome(job, outcome), self.tracker)
+            if not written:
+                logger.warning(
+                    "job id=%s attempt=%s: lease lost; outcome %s discarded",
+                    job.pk,
+                    job.attempts,
+                    outcome.kind,
+                )
+            with self.lock:
+                self.processed += 1
+                if outcome.kind != "succeeded":
+                    self.failed += 1
+                if self.config.max_jobs_per_child and self.processed >= self.config.max_jobs_per_child:
+                    self.recycle = True
+        except Exception:
+            logger.exception("job id=%s: the worker failed while running it", job.pk)
+        finally:
+            self._free(slot, job)
+
+    def _free(self, slot: int, job: Job) -> None:
+        with self.lock:
+            if self.inflight.get(slot) is job:
+                del self.inflight[slot]
+                self.slots.free(slot)
+                self.free_slots.append(slot)
+            self.interrupted.discard(slot)
+        self.wake.set()
+
+    def running_jobs(self) -> list[tuple[int, int]]:
+        """Return (job id, attempt) of every job this child runs now."""
+        with self.lock:
+            return [(job.pk, job.attempts) for job in self.inflight.values()]
+
+    # -- timeouts with --threads > 1 ------------------------------------------
+    def _check_overruns(self) -> None:
+        """Soft-interrupt a thread past its deadline; past the grace, record the timeout and
+        retire the slot. The child then stops claiming and is recycled when its other jobs
+        end (a thread cannot be killed, a process can)."""
+        if self.config.threads == 1:
+            return  # the main thread has SIGALRM and the supervisor's kill
+        now = time.time()
+        for state in self.slots.busy():
+            if now < state.deadline:
+                continue
+            slot = state.index
+            with self.lock:
+                job = self.inflight.get(slot)
+            if job is None:
+                continue
+            if slot not in self.interrupted and slot in self.thread_of:
+                self.interrupted.add(slot)
+                interrupt_thread(self.thread_of[slot])
+            elif now > state.deadline + self.config.kill_grace:
+                outcome = Outcome.lost("timeout", job.started_at, f"ran past its timeout of {job.timeout}s")
+                call_with_reconnect(lambda j=job, o=outcome: apply_outcome(j, o), self.tracker)
+                with self.lock:
+                    del self.inflight[slot]
+                    self.slots.free(slot)
+                self.recycle = True
+                logger.error("job id=%s overran its timeout; recycling this child", job.pk)
+
+    def _on_beat(self, stop_requested: bool, rss_mb: float) -> None:
+        if stop_requested:
+            self.stopping = True
+        if self.config.max_memory_mb and rss_mb > self.config.max_memory_mb:
+            logger.warning("worker uses %.0f MB > --max-memory-mb; recycling", rss_mb)
+            self.recycle = True
+
+
+def child_main(config: WorkerConfig, slots: Slots, number: int, supervisor_pid: int) -> None:
+    """Entry point of a forked child process."""
+    code = Child(config, slots, number, supervisor_pid).run()
+    # os._exit: a thread stuck in an overrun job must not keep the process alive.
+    os._exit(code)

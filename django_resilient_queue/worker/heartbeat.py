@@ -1,0 +1,88 @@
+"""A child's heartbeat: renew the leases of its running jobs and report on its Worker row."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Callable
+from datetime import timedelta
+from functools import reduce
+from operator import or_
+
+import psutil
+from django.db.models import Q
+from django.utils import timezone
+
+from ..models import Job, JobStatus, Worker
+from .dbretry import CONNECTION_ERRORS, OutageTracker, drop_connections
+
+logger = logging.getLogger("django_resilient_queue.worker")
+
+
+def renew_leases(running: list[tuple[int, int]], worker_id: int, lease_seconds: float) -> int:
+    """Push back the lease of every (job id, attempt) this worker still owns."""
+    if not running:
+        return 0
+    owned = reduce(or_, (Q(pk=job_id, attempts=attempt) for job_id, attempt in running))
+    return Job.objects.filter(owned, status=JobStatus.RUNNING, worker_id=worker_id).update(
+        lease_expires_at=timezone.now() + timedelta(seconds=lease_seconds)
+    )
+
+
+class Heartbeat(threading.Thread):
+    """Every ``interval`` seconds: renew leases, write the Worker row, call ``on_beat``."""
+
+    def __init__(
+        self,
+        *,
+        worker_id: int,
+        interval: float,
+        lease_seconds: float,
+        running: Callable[[], list[tuple[int, int]]],
+        counters: Callable[[], tuple[int, int]],
+        on_beat: Callable[[bool, float], None],
+        stop: threading.Event,
+        tracker: OutageTracker,
+    ) -> None:
+        super().__init__(name="resilient-queue-heartbeat", daemon=True)
+        self.worker_id = worker_id
+        self.interval = interval
+        self.lease_seconds = lease_seconds
+        self.running = running
+        self.counters = counters
+        self.on_beat = on_beat
+        self.stop = stop
+        self.tracker = tracker
+        self.process = psutil.Process(os.getpid())
+        self.process.cpu_percent()  # the first reading is always 0.0; prime it
+
+    def beat(self) -> None:
+        """Renew leases and report once."""
+        running = self.running()
+        renew_leases(running, self.worker_id, self.lease_seconds)
+        processed, failed = self.counters()
+        rss = self.process.memory_info().rss
+        Worker.objects.filter(pk=self.worker_id).update(
+            last_heartbeat_at=timezone.now(),
+            rss_bytes=rss,
+            cpu_percent=self.process.cpu_percent(),
+            processed=processed,
+            failed=failed,
+            current_jobs=[job_id for job_id, _ in running],
+        )
+        stop_requested = Worker.objects.filter(pk=self.worker_id, stop_requested=True).exists()
+        self.on_beat(stop_requested, rss / (1024 * 1024))
+
+    def run(self) -> None:
+        """Beat until ``stop`` is set; a failed beat is retried at the next interval."""
+        while not self.stop.wait(self.interval):
+            try:
+                self.beat()
+                self.tracker.back()
+            except CONNECTION_ERRORS:
+                self.tracker.lost()
+                drop_connections()
+            except Exception:
+                logger.exception("heartbeat failed")
+        drop_connections()

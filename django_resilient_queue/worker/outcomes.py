@@ -1,0 +1,175 @@
+"""Apply an Outcome in ONE transaction, only if this run still owns the job (fencing token)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.db import router, transaction
+from django.db.models import F
+
+from .. import conf, registry
+from ..definition import JobDefinition
+from ..failures import FailureCategory, policy_for
+from ..models import Attempt, AttemptOutcome, Job, JobStatus
+from ..services.callbacks import enqueue_callback
+from ..services.deadletters import create_dead_letter
+from .executor import Outcome
+
+logger = logging.getLogger("django_resilient_queue.worker")
+
+
+@dataclass(frozen=True)
+class RetryDecision:
+    """Whether a failed run is retried, after how long, or why not."""
+
+    retry: bool
+    delay: float = 0.0
+    reason: str = ""
+
+
+def decide_retry(job: Job, outcome: Outcome, definition: JobDefinition | None) -> RetryDecision:
+    """Apply the category's policy, RetryLater, Discard and give_up_after to a failed run."""
+    if outcome.no_retry:
+        return RetryDecision(False, reason=outcome.reason or "not retryable")
+    job_retry = (definition.retry if definition else None) or conf.default_retry()
+    category = outcome.category or FailureCategory.UNKNOWN
+    if outcome.retry_delay is not None:
+        policy = job_retry
+    else:
+        policy = policy_for(category, job_retry, conf.failure_policies())
+    failed_runs = job.attempts - job.stalls
+    if failed_runs >= policy.max_attempts:
+        if policy.max_attempts <= 1 and outcome.retry_delay is None:
+            return RetryDecision(False, reason=f"{category.value} failures are not retried")
+        return RetryDecision(False, reason=f"retries exhausted after {failed_runs} failed runs")
+    if outcome.retry_delay is not None:
+        delay = float(outcome.retry_delay)
+    else:
+        delay = policy.backoff.delay(failed_runs)
+    if policy.give_up_after is not None and job.first_started_at is not None:
+        next_start = outcome.finished_at + timedelta(seconds=delay)
+        if next_start - job.first_started_at > policy.give_up_after:
+            return RetryDecision(False, reason=f"gave up after {policy.give_up_after}")
+    return RetryDecision(True, delay=delay)
+
+
+def _attempt(job: Job, outcome: Outcome, kind: str) -> Attempt:
+    return Attempt(
+        job_id=job.pk,
+        number=job.attempts,
+        worker_id=job.worker_id,
+        started_at=job.started_at or outcome.started_at,
+        finished_at=outcome.finished_at,
+        outcome=kind,
+        failure_category=outcome.category.value if outcome.category else "",
+        error_type=outcome.error_type[:255],
+        error_message=outcome.error_message,
+        traceback=outcome.traceback,
+    )
+
+
+def _callback_payload(job: Job, outcome: Outcome, status: str) -> dict[str, Any]:
+    return {
+        "job_id": job.pk,
+        "task": job.task,
+        "status": status,
+        "result": outcome.result,
+        "failure_category": outcome.category.value if outcome.category else None,
+        "error_type": outcome.error_type or None,
+        "error_message": outcome.error_message or None,
+    }
+
+
+def apply_outcome(job: Job, outcome: Outcome) -> bool:
+    """Write ``outcome``; return False (writing nothing) when this run lost the job."""
+    definition = registry.lookup(job.task) if registry.is_registered(job.task) else None
+    alias = router.db_for_write(Job)
+    fence = Job.objects.using(alias).filter(pk=job.pk, attempts=job.attempts, status=JobStatus.RUNNING)
+    now = outcome.finished_at
+    with transaction.atomic(using=alias):
+        if outcome.kind == "succeeded":
+            if not fence.update(
+                status=JobStatus.SUCCEEDED, result=outcome.result, finished_at=now, lease_expires_at=None
+            ):
+                return False
+            _attempt(job, outcome, AttemptOutcome.SUCCEEDED).save(using=alias)
+            if definition and definition.on_success:
+                enqueue_callback(definition.on_success, _callback_payload(job, outcome, "succeeded"))
+            return True
+        if outcome.kind == "released":
+            # A graceful stop never uses an attempt.
+            if not fence.update(
+                status=JobStatus.QUEUED,
+                attempts=F("attempts") - 1,
+                lease_expires_at=None,
+                worker_id=None,
+                run_after=now,
+            ):
+                return False
+            _attempt(job, outcome, AttemptOutcome.RELEASED).save(using=alias)
+            return True
+        if outcome.kind == "abandoned":
+            return _apply_abandoned(job, outcome, fence, alias)
+        return _apply_failure(job, outcome, definition, fence, alias)
+
+
+def _apply_failure(
+    job: Job, outcome: Outcome, definition: JobDefinition | None, fence: Any, alias: str
+) -> bool:
+    kind = AttemptOutcome.TIMEOUT if outcome.kind == "timeout" else AttemptOutcome.FAILED
+    decision = decide_retry(job, outcome, definition)
+    now = outcome.finished_at
+    if decision.retry:
+        updated = fence.update(
+            status=JobStatus.QUEUED,
+            run_after=now + timedelta(seconds=decision.delay),
+            lease_expires_at=None,
+            worker_id=None,
+        )
+    else:
+        updated = fence.update(status=JobStatus.FAILED, finished_at=now, lease_expires_at=None)
+    if not updated:
+        return False
+    attempt = _attempt(job, outcome, kind)
+    attempt.save(using=alias)
+    if not decision.retry:
+        create_dead_letter(job, attempt, reason=decision.reason or outcome.reason, using=alias)
+        if definition and definition.on_failure:
+            enqueue_callback(definition.on_failure, _callback_payload(job, outcome, "failed"))
+    logger.info(
+        "job id=%s task=%s outcome=%s category=%s retry=%s",
+        job.pk,
+        job.task,
+        kind,
+        outcome.category,
+        decision.retry,
+    )
+    return True
+
+
+def _apply_abandoned(job: Job, outcome: Outcome, fence: Any, alias: str) -> bool:
+    """A run lost with its worker: counted as a stall; MAX_STALLS of them dead-letter the job."""
+    stalls = job.stalls + 1
+    if stalls >= conf.max_stalls():
+        updated = fence.update(
+            status=JobStatus.FAILED, stalls=stalls, finished_at=outcome.finished_at, lease_expires_at=None
+        )
+    else:
+        updated = fence.update(
+            status=JobStatus.QUEUED,
+            stalls=stalls,
+            run_after=outcome.finished_at,
+            lease_expires_at=None,
+            worker_id=None,
+        )
+    if not updated:
+        return False
+    attempt = _attempt(job, outcome, AttemptOutcome.ABANDONED)
+    attempt.save(using=alias)
+    if stalls >= conf.max_stalls():
+        create_dead_letter(job, attempt, reason="worker lost", using=alias)
+    logger.warning("job id=%s task=%s abandoned (stall %s)", job.pk, job.task, stalls)
+    return True

@@ -1,0 +1,45 @@
+"""Take back jobs whose lease expired: their worker died, froze or lost its host."""
+
+from __future__ import annotations
+
+import logging
+
+from django.utils import timezone
+
+from ..models import Job, JobStatus
+from .executor import Outcome
+from .outcomes import apply_outcome
+
+logger = logging.getLogger("django_resilient_queue.reaper")
+
+BATCH = 100
+
+
+def reap_expired_leases(limit: int = BATCH) -> int:
+    """Record an ``abandoned`` Attempt for each expired lease and requeue (or dead-letter) it.
+
+    Safe with many reapers at once: each write is fenced by (id, attempt, running), so a
+    job is taken back by exactly one of them.
+    """
+    now = timezone.now()
+    expired = list(
+        Job.objects.filter(status=JobStatus.RUNNING, lease_expires_at__lt=now).order_by(
+            "lease_expires_at"
+        )[:limit]
+    )
+    taken = 0
+    for job in expired:
+        outcome = Outcome.lost("abandoned", job.started_at, "lease expired: the worker was lost")
+        if apply_outcome(job, outcome):
+            taken += 1
+    if taken:
+        logger.warning("took back %s jobs whose lease expired", taken)
+    return taken
+
+
+def take_back(job_id: int, attempt: int, kind: str, message: str) -> bool:
+    """Record how the run (job_id, attempt) of a dead or killed child ended, if still running."""
+    job = Job.objects.filter(pk=job_id, attempts=attempt, status=JobStatus.RUNNING).first()
+    if job is None:
+        return False
+    return apply_outcome(job, Outcome.lost(kind, job.started_at, message))  # type: ignore[arg-type]

@@ -1,0 +1,60 @@
+"""What each child thread is running, in memory the supervisor can read without the database.
+
+A slot is three doubles: job id, attempt number, deadline (epoch seconds); all zero when idle.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from dataclasses import dataclass
+from multiprocessing.sharedctypes import SynchronizedArray
+from typing import Any
+
+FIELDS = 3
+
+
+@dataclass(frozen=True)
+class SlotState:
+    """A running job as the supervisor sees it."""
+
+    index: int
+    job_id: int
+    attempt: int
+    deadline: float
+
+
+class Slots:
+    """A fixed array of slots shared by one child and its supervisor."""
+
+    def __init__(self, count: int, ctx: Any = None) -> None:
+        context = ctx or multiprocessing.get_context("fork")
+        self.count = count
+        self._array: SynchronizedArray[float] = context.Array("d", count * FIELDS)
+
+    def occupy(self, index: int, job_id: int, attempt: int, deadline: float) -> None:
+        """Record that slot ``index`` runs (job_id, attempt) until ``deadline``."""
+        with self._array.get_lock():
+            base = index * FIELDS
+            self._array[base : base + FIELDS] = [float(job_id), float(attempt), deadline]
+
+    def free(self, index: int) -> None:
+        """Mark slot ``index`` idle."""
+        with self._array.get_lock():
+            base = index * FIELDS
+            self._array[base : base + FIELDS] = [0.0, 0.0, 0.0]
+
+    def busy(self) -> list[SlotState]:
+        """Return the occupied slots."""
+        with self._array.get_lock():
+            values = list(self._array[:])
+        states = []
+        for index in range(self.count):
+            job_id, attempt, deadline = values[index * FIELDS : (index + 1) * FIELDS]
+            if job_id:
+                states.append(SlotState(index, int(job_id), int(attempt), deadline))
+        return states
+
+    def clear(self) -> None:
+        """Mark every slot idle (a new child starts clean)."""
+        with self._array.get_lock():
+            self._array[:] = [0.0] * (self.count * FIELDS)

@@ -1,0 +1,248 @@
+"""The supervisor: start children, restart the dead, kill the overrun, stop gracefully."""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import signal
+import time
+from dataclasses import dataclass, field
+from multiprocessing.connection import wait
+from multiprocessing.process import BaseProcess
+from types import FrameType
+
+from ..alerts.store import raise_alert
+from .child import EXIT_RECYCLE, child_main
+from .config import WorkerConfig
+from .dbretry import CONNECTION_ERRORS, OutageTracker, drop_connections
+from .reaper import reap_expired_leases, take_back
+from .slots import Slots
+
+logger = logging.getLogger("django_resilient_queue.supervisor")
+
+TICK = 0.1
+
+
+@dataclass
+class ChildHandle:
+    """A child process and what the supervisor knows of it."""
+
+    number: int
+    slots: Slots
+    process: BaseProcess | None = None
+    done: bool = False  # burst child that finished its work
+    timed_out: set[tuple[int, int]] = field(default_factory=set)
+
+
+@dataclass
+class PendingWrite:
+    """A run the supervisor must record (its child is dead); retried while the DB is away."""
+
+    job_id: int
+    attempt: int
+    kind: str
+    message: str
+
+
+class Supervisor:
+    """Runs ``config.processes`` children and keeps them alive until told to stop."""
+
+    def __init__(self, config: WorkerConfig) -> None:
+        self.config = config
+        self.ctx = multiprocessing.get_context("fork")
+        self.children = [ChildHandle(n, Slots(config.threads, self.ctx)) for n in range(config.processes)]
+        self.signals = 0  # SIGTERM/SIGINT received (handlers only count)
+        self.pending: list[PendingWrite] = []
+        self.tracker = OutageTracker(f"supervisor pid={os.getpid()}")
+        self.next_reap = 0.0
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        self.signals += 1
+
+    def run(self) -> int:
+        """Supervise until stopped (or, with --burst, until every child ran out of work)."""
+        signal.signal(signal.SIGTERM, self._on_signal)
+        signal.signal(signal.SIGINT, self._on_signal)
+        logger.info(
+            "runworkers pid=%s processes=%s threads=%s queues=%s",
+            os.getpid(),
+            self.config.processes,
+            self.config.threads,
+            ",".join(self.config.queues) or "*",
+        )
+        for child in self.children:
+            self._start(child)
+        stop_deadline: float | None = None
+        while True:
+            if self.signals >= 2:
+                logger.warning("second signal: stopping at once; leases will cover running jobs")
+                self._kill_all()
+                return 1
+            if self.signals == 1 and stop_deadline is None:
+                stop_deadline = time.monotonic() + self.config.graceful_timeout
+                logger.info("stopping: running jobs get %ss to finish", self.config.graceful_timeout)
+                self._signal_children(signal.SIGTERM)
+            self._collect_exits(stopping=stop_deadline is not None)
+            if stop_deadline is not None:
+                if not self._alive():
+                    self._flush_pending()
+                    return 0
+                if time.monotonic() >= stop_deadline:
+                    self._release_and_kill()
+                    return 0
+            elif self.config.burst and all(c.done for c in self.children):
+                self._flush_pending()
+                return 0
+            else:
+                self._kill_overruns()
+                self._housekeeping()
+            self._wait()
+
+    # -- children ----------------------------------------------------------------
+    def _start(self, child: ChildHandle) -> None:
+        # Forked children must not share the supervisor's sockets to the database.
+        drop_connections()
+        child.slots.clear()
+        child.timed_out.clear()
+        process = self.ctx.Process(
+            target=child_main,
+            args=(self.config, child.slots, child.number, os.getpid()),
+            name=f"resilient-queue-worker-{child.number}",
+            daemon=False,
+        )
+        process.start()
+        child.process = process
+        logger.info("started worker child %s pid=%s", child.number, process.pid)
+
+    def _alive(self) -> list[ChildHandle]:
+        return [c for c in self.children if c.process is not None and c.process.is_alive()]
+
+    def _signal_children(self, signum: int) -> None:
+        for child in self._alive():
+            assert child.process is not None and child.process.pid is not None
+            try:
+                os.kill(child.process.pid, signum)
+            except ProcessLookupError:
+                pass
+
+    def _kill_all(self) -> None:
+        self._signal_children(signal.SIGKILL)
+        for child in self.children:
+            if child.process is not None:
+                child.process.join(timeout=5)
+
+    def _wait(self) -> None:
+        sentinels = [c.process.sentinel for c in self._alive() if c.process is not None]
+        if sentinels:
+            wait(sentinels, timeout=TICK)
+        else:
+            time.sleep(TICK)
+
+    def _collect_exits(self, *, stopping: bool) -> None:
+        for child in self.children:
+            process = child.process
+            if process is None or process.is_alive() or child.done:
+                continue
+            process.join()
+            code = process.exitcode
+            self._take_back_slots(child, code)
+            if stopping:
+                child.done = True
+                continue
+            if code == 0 and self.config.burst:
+                child.done = True
+                continue
+            if code not in (0, EXIT_RECYCLE):
+                self._report_crash(child, code)
+            self._start(child)
+        self._flush_pending()
+
+    def _take_back_slots(self, child: ChildHandle, code: int | None) -> None:
+        """The runs a dead child held are over: record them now instead of waiting for leases."""
+        for state in child.slots.busy():
+            key = (state.job_id, state.attempt)
+            if key in child.timed_out:
+                kind, message = "timeout", "ran past its timeout; its worker was killed"
+            else:
+                kind, message = "abandoned", f"its worker process exited with code {code}"
+            self.pending.append(PendingWrite(state.job_id, state.attempt, kind, message))
+        child.slots.clear()
+
+    def _report_crash(self, child: ChildHandle, code: int | None) -> None:
+        if any(child.timed_out):
+            return  # we killed it on purpose
+        how = f"signal {-code}" if code is not None and code < 0 else f"exit code {code}"
+        logger.error("worker child %s died (%s); restarting it", child.number, how)
+        try:
+            raise_alert(
+                "WORKER_CRASHED",
+                "high",
+                f"A worker process died ({how}) and was restarted.",
+                fingerprint=f"WORKER_CRASHED:{os.uname().nodename}:{os.getpid()}",
+                context={"exit_code": code, "child": child.number},
+            )
+        except CONNECTION_ERRORS:
+            drop_connections()
+
+    # -- timeouts and stopping -------------------------------------------------
+    def _kill_overruns(self) -> None:
+        """Kill a single-threaded child whose job is past its deadline plus the grace."""
+        now = time.time()
+        backstop = self.config.kill_grace if self.config.threads == 1 else 4 * self.config.kill_grace + 5
+        for child in self._alive():
+            overrun = [s for s in child.slots.busy() if now > s.deadline + backstop]
+            if not overrun:
+                continue
+            child.timed_out.update((s.job_id, s.attempt) for s in overrun)
+            assert child.process is not None and child.process.pid is not None
+            logger.error(
+                "job id=%s overran its timeout; killing worker pid=%s",
+                overrun[0].job_id,
+                child.process.pid,
+            )
+            os.kill(child.process.pid, signal.SIGKILL)
+
+    def _release_and_kill(self) -> None:
+        """Graceful timeout over: kill what still runs and give its jobs back, attempt unused."""
+        for child in self._alive():
+            assert child.process is not None and child.process.pid is not None
+            os.kill(child.process.pid, signal.SIGKILL)
+            child.process.join(timeout=5)
+            for state in child.slots.busy():
+                self.pending.append(
+                    PendingWrite(state.job_id, state.attempt, "released", "released at shutdown")
+                )
+            child.slots.clear()
+        deadline = time.monotonic() + 10
+        while self.pending and time.monotonic() < deadline:
+            self._flush_pending()
+            if self.pending:
+                time.sleep(0.5)
+
+    def _flush_pending(self) -> None:
+        still: list[PendingWrite] = []
+        for write in self.pending:
+            try:
+                take_back(write.job_id, write.attempt, write.kind, write.message)
+                self.tracker.back()
+            except CONNECTION_ERRORS:
+                self.tracker.lost()
+                drop_connections()
+                still.append(write)
+        self.pending = still
+
+    def _housekeeping(self) -> None:
+        """Periodic work shared through the database: the reaper (any number may run)."""
+        now = time.monotonic()
+        if now < self.next_reap:
+            return
+        self.next_reap = now + max(0.5, min(5.0, self.config.lease_seconds / 4))
+        try:
+            reap_expired_leases()
+            self.tracker.back()
+        except CONNECTION_ERRORS:
+            self.tracker.lost()
+            drop_connections()
+        except Exception:
+            logger.exception("reaper failed")

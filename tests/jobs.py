@@ -1,0 +1,105 @@
+"""Module-level jobs the tests enqueue (workers find them through JOB_MODULES)."""
+
+from __future__ import annotations
+
+import os
+import time
+
+from django_resilient_queue import BusinessError, Discard, Priority, Retry, RetryLater, job
+from django_resilient_queue.retry import Backoff
+from tests.testapp.models import Execution, Widget
+
+
+def _log(label: str, context_job_id: int | None = None) -> Execution:
+    return Execution.objects.create(job_id=context_job_id, label=label, pid=os.getpid(), started_at=time.time())
+
+
+@job(takes_context=True)
+def record(context, label: str) -> str:
+    """Write one execution row: the proof that the job ran, once."""
+    Execution.objects.create(
+        job_id=context.job.pk if context.job else None,
+        label=label,
+        pid=os.getpid(),
+        started_at=time.time(),
+        finished_at=time.time(),
+    )
+    return label
+
+
+@job(takes_context=True)
+def sleep_then_record(context, label: str, seconds: float) -> str:
+    """Sleep, logging start and end, to test overlapping and interrupted runs."""
+    row = Execution.objects.create(
+        job_id=context.job.pk if context.job else None, label=label, pid=os.getpid(), started_at=time.time()
+    )
+    time.sleep(seconds)
+    row.finished_at = time.time()
+    row.save(update_fields=["finished_at"])
+    return label
+
+
+@job
+def add(a: int, b: int) -> int:
+    """Return a + b."""
+    return a + b
+
+
+@job
+def fail_validation(value: str) -> None:
+    """Always raise ValueError (VALIDATION: straight to dead letters)."""
+    raise ValueError(f"bad value {value!r}")
+
+
+@job(retry=Retry(max_attempts=2, backoff=Backoff.fixed(0)))
+def fail_unknown() -> None:
+    """Always raise an unclassified error (UNKNOWN: the job's retry)."""
+    raise RuntimeError("boom")
+
+
+@job
+def fail_business() -> None:
+    """Raise BusinessError: never retried."""
+    raise BusinessError("card declined")
+
+
+@job
+def discard_me() -> None:
+    """Raise Discard: failed without retry."""
+    raise Discard("not needed any more")
+
+
+@job
+def retry_later_once(widget_id: int) -> str:
+    """Ask for a retry the first time (tracked through an execution row)."""
+    if not Execution.objects.filter(label=f"retry-later-{widget_id}").exists():
+        _log(f"retry-later-{widget_id}")
+        raise RetryLater(delay=0)
+    return "done"
+
+
+@job
+def rename_widget(widget: Widget, name: str) -> str:
+    """Receive a model instance by reference."""
+    widget.name = name
+    widget.save()
+    return widget.name
+
+
+@job(queue="other", priority=Priority.HIGH)
+def high_on_other() -> str:
+    """A job with a non-default queue and priority."""
+    return "ok"
+
+
+@job
+async def async_add(a: int, b: int) -> int:
+    """An async def job."""
+    return a + b
+
+
+@job(timeout=1)
+def busy_loop() -> None:
+    """Never yields: only a hard timeout stops it."""
+    while True:
+        pass

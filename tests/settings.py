@@ -1,0 +1,81 @@
+"""Settings for the test suite: the database comes from DATABASE_URL (SQLite by default)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent
+env = environ.Env()
+
+SECRET_KEY = "tests-only-not-secret"
+DEBUG = False
+USE_TZ = True
+TIME_ZONE = "UTC"
+ALLOWED_HOSTS = ["*"]
+
+_db = env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
+if _db["ENGINE"] == "django.db.backends.sqlite3":
+    # Worker processes started by the tests must share the test database: a file, not memory.
+    _db.setdefault("TEST", {})["NAME"] = os.environ.get(
+        "RESILIENT_QUEUE_TEST_SQLITE", str(BASE_DIR / f"test-{os.getpid()}.sqlite3")
+    )
+    _db.setdefault("OPTIONS", {}).setdefault("timeout", 30)
+elif _db["ENGINE"] == "django.db.backends.mysql":
+    _db.setdefault("OPTIONS", {}).setdefault("charset", "utf8mb4")
+    _db.setdefault("TEST", {}).update({"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"})
+if "RESILIENT_QUEUE_TEST_DB_NAME" in os.environ:
+    # Child processes point straight at the database pytest-django created.
+    _db["NAME"] = os.environ["RESILIENT_QUEUE_TEST_DB_NAME"]
+DATABASES = {"default": _db}
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django_resilient_queue",
+    "tests.testapp",
+]
+MIDDLEWARE = [
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+]
+ROOT_URLCONF = "tests.urls"
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+RESILIENT_QUEUE = {
+    "JOB_MODULES": ["tests.jobs"],
+    "POLL_INTERVAL": float(os.environ.get("RESILIENT_QUEUE_POLL_INTERVAL", "0.2")),
+    "LEASE_SECONDS": float(os.environ.get("RESILIENT_QUEUE_LEASE_SECONDS", "60")),
+    "HEARTBEAT_SECONDS": float(os.environ.get("RESILIENT_QUEUE_HEARTBEAT_SECONDS", "10")),
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "loggers": {
+        "django_resilient_queue": {
+            "handlers": ["console"],
+            "level": os.environ.get("RESILIENT_QUEUE_LOG_LEVEL", "WARNING"),
+        }
+    },
+}
