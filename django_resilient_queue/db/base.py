@@ -71,14 +71,11 @@ class Dialect:
 
     def create_indexes_sql(self, table: str) -> list[str]:
         """Return the claim and reaper index DDL for this database."""
-        return [
-            f"CREATE INDEX drq_job_runnable ON {table} (status, queue, priority, run_after)",
-            f"CREATE INDEX drq_job_lease ON {table} (status, lease_expires_at)",
-        ]
+        raise NotImplementedError
 
     def drop_indexes_sql(self, table: str) -> list[str]:
         """Return the DDL that undoes ``create_indexes_sql``."""
-        return [f"DROP INDEX drq_job_runnable ON {table}", f"DROP INDEX drq_job_lease ON {table}"]
+        raise NotImplementedError
 
 
 class PartialIndexes:

@@ -44,4 +44,6 @@ class ReturningClaimDialect(Dialect):
             f"{queue_filter} ORDER BY priority DESC, run_after, id LIMIT %s{self.lock_clause}) "
             "RETURNING *"
         )
-        return list(Job.objects.raw(sql, params).using(self.connection.alias))
+        claimed = list(Job.objects.raw(sql, params).using(self.connection.alias))
+        # RETURNING gives no order; callers run them in claim order.
+        return sorted(claimed, key=lambda job: (-job.priority, job.run_after, job.pk))

@@ -22,4 +22,4 @@ def drop_indexes(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [("django_resilient_queue", "0001_initial")]
 
-    operations = [migrations.RunPython(create_indexes, drop_indexes, elidable=False)]
+    operations = [migrations.RunPython(create_indexes, drop_indexes, atomic=False, elidable=False)]

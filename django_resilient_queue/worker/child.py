@@ -135,8 +135,18 @@ class Child:
             if claimed:
                 continue
             if self.config.burst and not self.inflight:
-                return
+                if not self._runnable_left():
+                    return
+                self._idle(WAIT_SLICE)  # rows locked by another claimer: look again
+                continue
             self._idle(self.config.poll_interval)
+
+    def _runnable_left(self) -> bool:
+        """True while a job that may start now is queued (perhaps locked by another claim)."""
+        queues = list(self.config.queues)
+        return call_with_reconnect(
+            lambda: Job.objects.runnable().in_queues(queues).exists(), self.tracker
+        )
 
     def _idle(self, seconds: float) -> None:
         """Wait for a wake-up, in short slices so that signals and overruns are seen."""

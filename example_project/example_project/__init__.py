@@ -1,0 +1,1 @@
+"""The example project that shows django-resilient-queue at work."""

@@ -1,0 +1,106 @@
+"""Fixtures shared by the three tiers: start real ``runworkers`` processes against the test DB."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def vendor() -> str:
+    """Return the vendor of the database this run tests."""
+    from django.db import connection
+
+    return connection.vendor
+
+
+def worker_env(**extra: str) -> dict[str, str]:
+    """Environment for a child ``manage.py`` process that uses pytest-django's test database."""
+    from django.db import connection
+
+    env = dict(os.environ)
+    env["DJANGO_SETTINGS_MODULE"] = "tests.settings"
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")])
+    env["RESILIENT_QUEUE_TEST_DB_NAME"] = str(connection.settings_dict["NAME"])
+    env.update(extra)
+    return env
+
+
+class Workers:
+    """Starts ``runworkers`` processes in their own process group and reaps them all."""
+
+    def __init__(self) -> None:
+        self.processes: list[subprocess.Popen[str]] = []
+
+    def start(self, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+        """Start ``manage.py runworkers ARGS`` and return it (stdout+stderr captured)."""
+        process = subprocess.Popen(
+            [sys.executable, "-m", "django", "runworkers", *args],
+            cwd=REPO,
+            env=env or worker_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,  # its own process group: tests can kill -9 the whole group
+        )
+        self.processes.append(process)
+        return process
+
+    def run_burst(self, *args: str, timeout: float = 180, env: dict[str, str] | None = None) -> tuple[int, str]:
+        """Run ``runworkers --burst ARGS`` to the end; return (exit code, output)."""
+        process = self.start("--burst", *args, env=env)
+        try:
+            output, _ = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.kill_group(process)
+            output, _ = process.communicate()
+            raise AssertionError(f"runworkers --burst did not finish in {timeout}s:\n{output}") from None
+        return process.returncode, output
+
+    @staticmethod
+    def kill_group(process: subprocess.Popen[str], sig: int = signal.SIGKILL) -> None:
+        """Send ``sig`` to the whole process group of ``process``."""
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            pass
+
+    def reap(self) -> None:
+        """Kill and wait for every process started (and their children)."""
+        for process in self.processes:
+            self.kill_group(process)
+            try:
+                process.communicate(timeout=10)
+            except subprocess.TimeoutExpired:
+                pass
+
+
+@pytest.fixture
+def workers(transactional_db: Any) -> Iterator[Workers]:
+    """Real worker processes over committed data; every one is reaped at the end."""
+    pool = Workers()
+    try:
+        yield pool
+    finally:
+        pool.reap()
+
+
+def wait_until(predicate: Callable[[], Any], timeout: float = 30, interval: float = 0.05) -> Any:
+    """Poll ``predicate`` until it returns something truthy, or fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s")
+        time.sleep(interval)

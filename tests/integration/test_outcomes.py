@@ -1,0 +1,74 @@
+"""Outcomes are written once, fenced by (id, attempt): a run that lost its lease writes nothing."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from django_resilient_queue.db import dialect_for
+from django_resilient_queue.models import Attempt, DeadLetter, Job, JobStatus, Worker
+from django_resilient_queue.worker.executor import execute
+from django_resilient_queue.worker.outcomes import apply_outcome
+from tests.factories import JobFactory
+from tests.testapp.models import Widget
+
+pytestmark = pytest.mark.django_db
+
+
+def run_once(job: Job) -> Job:
+    worker = Worker.objects.get_or_create(name="w", defaults={"hostname": "h", "pid": 1})[0]
+    [claimed] = dialect_for(connection).claim(
+        worker_id=worker.pk, queues=None, limit=1, lease_seconds=30, now=timezone.now()
+    )
+    assert claimed.pk == job.pk
+    assert apply_outcome(claimed, execute(claimed, deadline=timezone.now().timestamp() + 30))
+    return Job.objects.get(pk=job.pk)
+
+
+def test_success_writes_result_and_attempt() -> None:
+    row = run_once(JobFactory(task="tests.jobs.add", args=[2, 3]))
+    assert (row.status, row.result, row.attempts) == (JobStatus.SUCCEEDED, 5, 1)
+    [attempt] = Attempt.objects.filter(job=row)
+    assert (attempt.number, attempt.outcome) == (1, "succeeded")
+    assert attempt.finished_at >= attempt.started_at
+
+
+def test_model_reference_is_reloaded() -> None:
+    widget = Widget.objects.create(name="old")
+    from tests.jobs import rename_widget
+
+    job = rename_widget.enqueue(widget, "new")
+    assert run_once(job).result == "new"
+    widget.refresh_from_db()
+    assert widget.name == "new"
+
+
+def test_unknown_task_is_dead_lettered_without_import(tmp_path) -> None:
+    marker = tmp_path / "pwned"
+    job = JobFactory(task="os.system", args=[f"touch {marker}"])
+    row = run_once(job)
+    assert row.status == JobStatus.FAILED
+    letter = DeadLetter.objects.get(job=row)
+    assert letter.reason == "unknown task"
+    assert not marker.exists()
+
+
+def test_stale_run_cannot_overwrite_the_newer_run() -> None:
+    job = JobFactory(task="tests.jobs.add", args=[1, 1])
+    worker = Worker.objects.create(name="w2", hostname="h", pid=2)
+    [first] = dialect_for(connection).claim(
+        worker_id=worker.pk, queues=None, limit=1, lease_seconds=30, now=timezone.now()
+    )
+    # The lease is taken back and the job runs again (attempt 2) elsewhere.
+    Job.objects.filter(pk=job.pk).update(status=JobStatus.QUEUED)
+    [second] = dialect_for(connection).claim(
+        worker_id=worker.pk, queues=None, limit=1, lease_seconds=30, now=timezone.now()
+    )
+    assert (first.attempts, second.attempts) == (1, 2)
+    late = execute(first, deadline=timezone.now().timestamp() + 30)
+    assert apply_outcome(first, late) is False
+    assert Job.objects.get(pk=job.pk).status == JobStatus.RUNNING
+    assert not Attempt.objects.exists()
+    assert apply_outcome(second, execute(second, deadline=timezone.now().timestamp() + 30))
+    assert list(Attempt.objects.values_list("number", "outcome")) == [(2, "succeeded")]

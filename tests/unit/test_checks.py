@@ -1,0 +1,50 @@
+"""System checks report bad settings with their own ids, never a crash."""
+
+from __future__ import annotations
+
+import pytest
+
+from django_resilient_queue import Retry
+from django_resilient_queue.checks import check_settings
+
+
+def ids(settings_value) -> list[str]:
+    from django.test import override_settings
+
+    with override_settings(RESILIENT_QUEUE=settings_value):
+        return [e.id for e in check_settings()]
+
+
+def test_defaults_pass() -> None:
+    assert ids({}) == []
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ([], "resilient_queue.E001"),
+        ({"NOPE": 1}, "resilient_queue.E002"),
+        ({"POLL_INTERVAL": 0}, "resilient_queue.E003"),
+        ({"MAX_STALLS": 0}, "resilient_queue.E003"),
+        ({"LEASE_SECONDS": 5, "HEARTBEAT_SECONDS": 10}, "resilient_queue.E004"),
+        ({"RETRY": {"max_attempts": 3}}, "resilient_queue.E005"),
+        ({"FAILURE_POLICIES": {"SLOW": Retry()}}, "resilient_queue.E006"),
+        ({"QUEUES": {"a": {"max_depth": -1}}}, "resilient_queue.E007"),
+        ({"JOB_MODULES": ["no.such.module"]}, "resilient_queue.E008"),
+        ({"SCHEDULES": {"x": {"task": "t"}}}, "resilient_queue.E009"),
+        ({"SCHEDULES": {"x": {"task": "t", "cron": "61 * * * *"}}}, "resilient_queue.E010"),
+        ({"RETENTION": {"succeeded": -1}}, "resilient_queue.E011"),
+        ({"ALERTS": {"CHANNELS": [{"type": "pager"}]}}, "resilient_queue.E012"),
+    ],
+)
+def test_bad_settings(value, expected: str) -> None:
+    assert expected in ids(value)
+
+
+def test_check_command_exits_non_zero_on_bad_setting() -> None:
+    from django.core.management import call_command
+    from django.core.management.base import SystemCheckError
+    from django.test import override_settings
+
+    with override_settings(RESILIENT_QUEUE={"POLL_INTERVAL": "fast"}), pytest.raises(SystemCheckError):
+        call_command("check")
