@@ -6,7 +6,7 @@ from django.contrib import messages
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from django_resilient_queue.models import DeadLetter, Job, JobStatus
 
@@ -15,7 +15,7 @@ from .workload import TASK_PREFIX, WORKLOAD, describe_outcome, enqueue_workload,
 RECENT = 50
 
 
-@require_GET
+@require_safe
 def index(request: HttpRequest) -> HttpResponse:
     """Show the demo's recent jobs, counts per status and the enqueue button."""
     demo_jobs = Job.objects.filter(task__startswith=TASK_PREFIX)
