@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import signal
+from datetime import timedelta
 import time
 
 from django_resilient_queue import BusinessError, Discard, Priority, Retry, RetryLater, job
@@ -103,3 +105,80 @@ def busy_loop() -> None:
     """Never yields: only a hard timeout stops it."""
     while True:
         pass
+
+
+@job(takes_context=True)
+def first_attempt_sleeps(context, label: str, seconds: float) -> int:
+    """Sleep ``seconds`` on attempt 1 only (a long run to interrupt), log every run; return the attempt."""
+    row = Execution.objects.create(
+        job_id=context.job.pk if context.job else None,
+        label=f"{label}#{context.attempt}",
+        pid=os.getpid(),
+        started_at=time.time(),
+    )
+    if context.attempt == 1:
+        time.sleep(seconds)
+    row.finished_at = time.time()
+    row.save(update_fields=["finished_at"])
+    return int(context.attempt)
+
+
+@job
+def kill_own_process() -> None:
+    """A poison job: its worker process dies every time it runs it."""
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+@job(timeout=1)
+def stubborn_loop() -> None:
+    """Blocks the soft-timeout signal, like a C call that never returns: only a kill stops it."""
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})
+    while True:
+        pass
+
+
+@job(timeout=1)
+async def async_sleep(seconds: float) -> str:
+    """An async job that may outlive its timeout."""
+    import asyncio
+
+    await asyncio.sleep(seconds)
+    return "woke"
+
+
+@job(takes_context=True)
+def network_flaky(context, fail_times: int) -> int:
+    """Raise ConnectionError (NETWORK) on the first ``fail_times`` attempts."""
+    if context.attempt <= fail_times:
+        raise ConnectionError(f"attempt {context.attempt} could not connect")
+    return int(context.attempt)
+
+
+@job(retry=Retry(max_attempts=50, backoff=Backoff.fixed(0.3), give_up_after=timedelta(seconds=1)))
+def gives_up() -> None:
+    """Fails (UNKNOWN, the job's retry) until give_up_after stops it."""
+    raise RuntimeError("still broken")
+
+
+@job
+def fixable(widget: Widget) -> str:
+    """Fails while the widget is named 'broken': fix the data, then replay the dead letter."""
+    if widget.name == "broken":
+        raise ValueError("widget is broken")
+    return widget.name
+
+
+@job
+def note_outcome(outcome: dict) -> None:
+    """A callback: log the outcome it was given."""
+    Execution.objects.create(
+        job_id=outcome["job_id"], label=f"callback-{outcome['status']}", pid=os.getpid(), started_at=time.time()
+    )
+
+
+@job(on_success="tests.jobs.note_outcome", on_failure="tests.jobs.note_outcome")
+def with_callbacks(fail: bool) -> str:
+    """Succeed or fail (VALIDATION, no retry); either way a callback is enqueued."""
+    if fail:
+        raise ValueError("asked to fail")
+    return "fine"

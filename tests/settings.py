@@ -61,12 +61,24 @@ TEMPLATES = [
 ]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-RESILIENT_QUEUE = {
-    "JOB_MODULES": ["tests.jobs"],
+RESILIENT_QUEUE: dict[str, object] = {
+    "JOB_MODULES": ["tests.jobs", "tests.jobs_unique"],
+    "MAX_STALLS": int(os.environ.get("RESILIENT_QUEUE_MAX_STALLS", "3")),
     "POLL_INTERVAL": float(os.environ.get("RESILIENT_QUEUE_POLL_INTERVAL", "0.2")),
     "LEASE_SECONDS": float(os.environ.get("RESILIENT_QUEUE_LEASE_SECONDS", "60")),
     "HEARTBEAT_SECONDS": float(os.environ.get("RESILIENT_QUEUE_HEARTBEAT_SECONDS", "10")),
 }
+
+if os.environ.get("RESILIENT_QUEUE_FAST_RETRIES"):
+    # Acceptance tests keep each category's number of attempts but not its long delays.
+    from django_resilient_queue import Backoff, FailureCategory, Retry
+    from django_resilient_queue.failures import DEFAULT_POLICIES
+
+    RESILIENT_QUEUE["FAILURE_POLICIES"] = {
+        category: Retry(max_attempts=policy.max_attempts, backoff=Backoff.fixed(0.1))
+        for category, policy in DEFAULT_POLICIES.items()
+        if policy is not None
+    }
 
 LOGGING = {
     "version": 1,

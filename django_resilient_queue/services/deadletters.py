@@ -84,3 +84,38 @@ def replay_dead_letter(dead_letter: DeadLetter, by: Any = None) -> Job:
     for field in ("replayed_at", "replayed_by_id", "replayed_job_id"):
         setattr(dead_letter, field, getattr(locked, field))
     return new_job
+
+
+def replay_many(
+    *,
+    task: str | None = None,
+    category: str | None = None,
+    since: Any = None,
+    limit: int | None = None,
+    dry_run: bool = False,
+    by: Any = None,
+) -> tuple[list[tuple[int, int | None]], list[tuple[int, str]]]:
+    """Replay the matching dead letters not yet replayed, oldest first.
+
+    Return ([(dead letter id, new job id)], [(dead letter id, why skipped)]).
+    """
+    letters = DeadLetter.objects.filter(replayed_at__isnull=True).order_by("created_at", "id")
+    if task:
+        letters = letters.filter(task=task)
+    if category:
+        letters = letters.filter(failure_category=str(category))
+    if since is not None:
+        letters = letters.filter(created_at__gte=since)
+    if limit:
+        letters = letters[:limit]
+    replayed: list[tuple[int, int | None]] = []
+    skipped: list[tuple[int, str]] = []
+    for letter in letters:
+        if dry_run:
+            replayed.append((letter.pk, None))
+            continue
+        try:
+            replayed.append((letter.pk, replay_dead_letter(letter, by=by).pk))
+        except (UnknownTask, AlreadyReplayed) as exc:
+            skipped.append((letter.pk, str(exc)))
+    return replayed, skipped

@@ -16,7 +16,7 @@ logger = logging.getLogger("django_resilient_queue.worker")
 T = TypeVar("T")
 
 CONNECTION_ERRORS = (OperationalError, InterfaceError)
-MAX_BACKOFF = 15.0
+MAX_BACKOFF = 5.0
 
 
 def drop_connections() -> None:

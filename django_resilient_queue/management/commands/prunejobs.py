@@ -1,0 +1,23 @@
+"""``manage.py prunejobs``: delete finished jobs older than the retention settings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+
+from ... import conf
+from ...services.retention import prune_finished_jobs
+
+
+class Command(BaseCommand):
+    help = "Delete finished jobs (and their attempts) older than RESILIENT_QUEUE['RETENTION']."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--dry-run", action="store_true", help="count, delete nothing")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        counts = prune_finished_jobs(conf.retention_days(), dry_run=options["dry_run"])
+        verb = "would delete" if options["dry_run"] else "deleted"
+        for status, count in sorted(counts.items()):
+            self.stdout.write(f"{verb} {count} {status} jobs")
