@@ -182,3 +182,12 @@ def with_callbacks(fail: bool) -> str:
     if fail:
         raise ValueError("asked to fail")
     return "fine"
+
+
+@job(takes_context=True)
+def pause_then_record(context, label: str, seconds: float) -> None:
+    """Sleep, then record the run in one INSERT (one atomic proof per execution)."""
+    time.sleep(seconds)
+    Execution.objects.create(
+        job_id=context.job.pk if context.job else None, label=label, pid=os.getpid(), started_at=time.time()
+    )
