@@ -25,7 +25,16 @@ class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 @admin.register(Job)
 class JobAdmin(ReadOnlyAdmin):
-    list_display = ("id", "task", "queue", "priority", "status", "attempts", "run_after", "finished_at")
+    list_display = (
+        "id",
+        "task",
+        "queue",
+        "priority",
+        "status",
+        "attempts",
+        "run_after",
+        "finished_at",
+    )
     list_filter = ("status", "queue")
     search_fields = ("task", "unique_key")
     date_hierarchy = "created_at"
@@ -34,14 +43,30 @@ class JobAdmin(ReadOnlyAdmin):
 
 @admin.register(Attempt)
 class AttemptAdmin(ReadOnlyAdmin):
-    list_display = ("id", "job", "number", "outcome", "failure_category", "error_type", "started_at")
+    list_display = (
+        "id",
+        "job",
+        "number",
+        "outcome",
+        "failure_category",
+        "error_type",
+        "started_at",
+    )
     list_filter = ("outcome", "failure_category")
     show_full_result_count = False
 
 
 @admin.register(DeadLetter)
 class DeadLetterAdmin(ReadOnlyAdmin):
-    list_display = ("id", "task", "reason", "failure_category", "attempts", "created_at", "replayed_at")
+    list_display = (
+        "id",
+        "task",
+        "reason",
+        "failure_category",
+        "attempts",
+        "created_at",
+        "replayed_at",
+    )
     list_filter = ("failure_category", "task")
 
 

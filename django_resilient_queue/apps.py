@@ -20,8 +20,10 @@ class ResilientQueueConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import checks  # noqa: F401  (registers the checks)
-        from . import conf
+        from . import (
+            checks,  # noqa: F401  (registers the checks)
+            conf,
+        )
 
         autodiscover_modules("jobs")
         modules = conf.get("JOB_MODULES")

@@ -14,7 +14,15 @@ from .retry import Retry
 
 POSITIVE_NUMBERS = ("POLL_INTERVAL", "LEASE_SECONDS", "HEARTBEAT_SECONDS", "DEFAULT_TIMEOUT")
 SCHEDULE_KEYS = {
-    "task", "cron", "timezone", "args", "kwargs", "queue", "priority", "catch_up", "enabled"
+    "task",
+    "cron",
+    "timezone",
+    "args",
+    "kwargs",
+    "queue",
+    "priority",
+    "catch_up",
+    "enabled",
 }
 
 
@@ -33,7 +41,9 @@ def _check_numbers(raw: Mapping[str, Any]) -> Iterable[CheckMessage]:
     for name in ("MAX_STALLS",):
         if name in raw and not (isinstance(raw[name], int) and raw[name] >= 1):
             yield _error(f"RESILIENT_QUEUE[{name!r}] must be an int >= 1.", 3)
-    if "GRACEFUL_TIMEOUT" in raw and not (_is_number(raw["GRACEFUL_TIMEOUT"]) and raw["GRACEFUL_TIMEOUT"] >= 0):
+    if "GRACEFUL_TIMEOUT" in raw and not (
+        _is_number(raw["GRACEFUL_TIMEOUT"]) and raw["GRACEFUL_TIMEOUT"] >= 0
+    ):
         yield _error("RESILIENT_QUEUE['GRACEFUL_TIMEOUT'] must be a number >= 0.", 3)
     lease, beat = conf.get("LEASE_SECONDS"), conf.get("HEARTBEAT_SECONDS")
     if _is_number(lease) and _is_number(beat) and beat >= lease:
@@ -72,7 +82,9 @@ def _check_queues(raw: Mapping[str, Any]) -> Iterable[CheckMessage]:
         depth = options.get("max_depth")
         if depth is not None and not (isinstance(depth, int) and depth > 0):
             yield _error(f"QUEUES[{name!r}]['max_depth'] must be a positive int.", 7)
-    if "DEFAULT_QUEUE" in raw and not (isinstance(raw["DEFAULT_QUEUE"], str) and raw["DEFAULT_QUEUE"]):
+    if "DEFAULT_QUEUE" in raw and not (
+        isinstance(raw["DEFAULT_QUEUE"], str) and raw["DEFAULT_QUEUE"]
+    ):
         yield _error("RESILIENT_QUEUE['DEFAULT_QUEUE'] must be a non-empty string.", 7)
 
 
@@ -116,7 +128,8 @@ def _check_retention(raw: Mapping[str, Any]) -> Iterable[CheckMessage]:
         for key, v in retention.items()
     ):
         yield _error(
-            "RESILIENT_QUEUE['RETENTION'] must map succeeded/failed/cancelled to days (int >= 0).", 11
+            "RESILIENT_QUEUE['RETENTION'] must map succeeded/failed/cancelled to days (int >= 0).",
+            11,
         )
 
 
@@ -127,9 +140,14 @@ def _check_alerts(raw: Mapping[str, Any]) -> Iterable[CheckMessage]:
         return
     for channel in alerts.get("CHANNELS", []):
         if not isinstance(channel, Mapping) or channel.get("type") not in (
-            "email", "slack", "webhook", "log"
+            "email",
+            "slack",
+            "webhook",
+            "log",
         ):
-            yield _error(f"ALERTS CHANNELS entry {channel!r} needs a type: email, slack, webhook or log.", 12)
+            yield _error(
+                f"ALERTS CHANNELS entry {channel!r} needs a type: email, slack, webhook or log.", 12
+            )
         elif channel["type"] in ("slack", "webhook") and not channel.get("url"):
             yield _error(f"ALERTS {channel['type']} channel needs a 'url'.", 12)
 
@@ -143,7 +161,11 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
     if not isinstance(value, Mapping):
         return [_error("RESILIENT_QUEUE must be a dict.", 1)]
     errors: list[CheckMessage] = [
-        _error(f"RESILIENT_QUEUE has an unknown key {key!r}.", 2, hint=f"Known: {sorted(conf.DEFAULTS)}")
+        _error(
+            f"RESILIENT_QUEUE has an unknown key {key!r}.",
+            2,
+            hint=f"Known: {sorted(conf.DEFAULTS)}",
+        )
         for key in value
         if key not in conf.DEFAULTS
     ]

@@ -18,7 +18,9 @@ DEFAULTS: Mapping[str, Any] = {
     "MAX_STALLS": 3,
     "DEFAULT_TIMEOUT": 300,
     "GRACEFUL_TIMEOUT": 30,
-    "RETRY": Retry(max_attempts=3, backoff=Backoff.exponential(base=2, min_delay=1, max_delay=3600)),
+    "RETRY": Retry(
+        max_attempts=3, backoff=Backoff.exponential(base=2, min_delay=1, max_delay=3600)
+    ),
     "FAILURE_POLICIES": {},
     "PRIORITY_AGING": {"interval": 300, "step": 10},
     "SCHEDULES": {},

@@ -33,7 +33,9 @@ def _resolve_run_after(value: datetime | timedelta | None, now: datetime) -> dat
     return value
 
 
-def _resolve_timeout(definition: JobDefinition, args: Sequence[Any], kwargs: dict[str, Any]) -> float:
+def _resolve_timeout(
+    definition: JobDefinition, args: Sequence[Any], kwargs: dict[str, Any]
+) -> float:
     value = definition.timeout
     if callable(value) and not isinstance(value, timedelta):
         value = value(*args, **kwargs)

@@ -24,7 +24,9 @@ def _encode(value: Any, where: str) -> JSONValue:
         return value
     if isinstance(value, models.Model):
         if value.pk is None:
-            raise TypeError(f"{where} is an unsaved {type(value).__name__}; save it before enqueueing")
+            raise TypeError(
+                f"{where} is an unsaved {type(value).__name__}; save it before enqueueing"
+            )
         pk = str(value.pk) if isinstance(value.pk, UUID) else value.pk
         return {MODEL_REF_KEY: value._meta.label_lower, "pk": _encode(pk, where)}
     if isinstance(value, list | tuple):
@@ -45,7 +47,9 @@ def encode_arguments(
     task: str, args: Sequence[Any], kwargs: Mapping[str, Any]
 ) -> tuple[list[JSONValue], dict[str, JSONValue]]:
     """Return ``args`` and ``kwargs`` as JSON values, or raise ``TypeError`` naming the argument."""
-    encoded_args = [_encode(value, f"{task}: positional argument {i}") for i, value in enumerate(args)]
+    encoded_args = [
+        _encode(value, f"{task}: positional argument {i}") for i, value in enumerate(args)
+    ]
     encoded_kwargs = {
         name: _encode(value, f"{task}: argument {name!r}") for name, value in kwargs.items()
     }

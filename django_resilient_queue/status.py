@@ -17,18 +17,31 @@ def collect_status() -> dict[str, Any]:
     """Return queues (depth, oldest age, running, finished), workers, breakers and alerts."""
     now = timezone.now()
     queues: dict[str, dict[str, Any]] = defaultdict(
-        lambda: {"runnable": 0, "scheduled": 0, "oldest_age_s": None, "running": 0,
-                 "succeeded": 0, "failed": 0, "cancelled": 0}
+        lambda: {
+            "runnable": 0,
+            "scheduled": 0,
+            "oldest_age_s": None,
+            "running": 0,
+            "succeeded": 0,
+            "failed": 0,
+            "cancelled": 0,
+        }
     )
-    for row in Job.objects.runnable(now).values("queue").annotate(n=Count("id"), oldest=Min("run_after")):
+    for row in (
+        Job.objects.runnable(now).values("queue").annotate(n=Count("id"), oldest=Min("run_after"))
+    ):
         queues[row["queue"]]["runnable"] = row["n"]
         queues[row["queue"]]["oldest_age_s"] = round((now - row["oldest"]).total_seconds(), 1)
-    for row in Job.objects.queued().filter(run_after__gt=now).values("queue").annotate(n=Count("id")):
-        queues[row["queue"]]["scheduled"] = row["n"]
-    for row in (
-        Job.objects.exclude(status=JobStatus.QUEUED).values("queue", "status").annotate(n=Count("id"))
+    for later in (
+        Job.objects.queued().filter(run_after__gt=now).values("queue").annotate(n=Count("id"))
     ):
-        queues[row["queue"]][row["status"]] = row["n"]
+        queues[later["queue"]]["scheduled"] = later["n"]
+    for other in (
+        Job.objects.exclude(status=JobStatus.QUEUED)
+        .values("queue", "status")
+        .annotate(n=Count("id"))
+    ):
+        queues[other["queue"]][other["status"]] = other["n"]
     stale_after = now - timedelta(seconds=max(conf.lease_seconds(), 3 * conf.heartbeat_seconds()))
     live_workers = Worker.objects.filter(state=WorkerState.RUNNING)
     return {

@@ -15,6 +15,12 @@ A skipped database is an error (non-zero exit) when it is required: every
 database named with --only is, and so are all of them in CI (CI=true) unless
 REQUIRE_ALL_DATABASES=0. REQUIRE_ALL_DATABASES=1 requires them outside CI too.
 
+Every invocation gives PostgreSQL and MariaDB a database name of its own (the
+URL's name plus "_run<pid>", so pytest-django creates test_test_run<pid>): two
+people or tools running the suite at once on one server never share, drop or
+recreate each other's test database. The database is dropped after the run even
+if pytest died before it could clean up.
+
 Each run writes JUnit XML to build/test-results/<database>.xml and the final
 table to build/test-results/summary.txt. The exit status is non-zero when any
 run failed, collected no test (pytest's exit code 5) or a required database was
@@ -35,6 +41,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 REPO = Path(__file__).resolve().parent.parent
@@ -57,8 +64,23 @@ class Database:
     """One database the suite runs against."""
 
     name: str  # the label used by --only and in the summary
-    url: str  # the DATABASE_URL given to tests/settings.py
-    probe: Callable[[str], str | None] | None  # returns why it cannot be used, or None
+    url: str  # the server's URL, as configured: probed, and the base of run_url
+    probe: Callable[[str], str | None] | None = None  # why it cannot be used, or None
+    drop: Callable[[str, str], None] | None = None  # drops a database on that server
+
+    @property
+    def run_url(self) -> str:
+        """The DATABASE_URL this invocation's pytest gets (see the module docstring)."""
+        if self.drop is None:  # SQLite: tests/settings.py already makes a per-process file
+            return self.url
+        parts = urlsplit(self.url)
+        name = unquote(parts.path.lstrip("/")) or "test"
+        return urlunsplit(parts._replace(path=f"/{name}_run{os.getpid()}"))
+
+    @property
+    def test_database(self) -> str:
+        """The name pytest-django gives the test database made from run_url."""
+        return "test_" + _url_parts(self.run_url)[4]
 
 
 @dataclass
@@ -105,26 +127,49 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0]
 
 
+def _pg_kwargs(url: str) -> dict[str, Any]:
+    """psycopg.connect() arguments for a postgres:// URL."""
+    host, port, user, password, name = _url_parts(url)
+    return {
+        "host": host or None,
+        "port": port or 5432,
+        "user": user or None,
+        "password": password or None,
+        "dbname": name or None,
+        "connect_timeout": PROBE_TIMEOUT,
+    }
+
+
 def probe_postgresql(url: str) -> str | None:
     """Connect once with psycopg; return the reason on failure."""
     try:
         import psycopg
     except ImportError:
         return "the psycopg driver is not installed (pip install -e '.[postgres]')"
-    host, port, user, password, name = _url_parts(url)
     try:
-        conn = psycopg.connect(
-            host=host or None,
-            port=port or 5432,
-            user=user or None,
-            password=password or None,
-            dbname=name or None,
-            connect_timeout=PROBE_TIMEOUT,
-        )
+        conn = psycopg.connect(**_pg_kwargs(url))
     except Exception as exc:  # any driver error means "not usable"; say which
         return f"cannot connect to {redact(url)}: {_first_line(exc)}"
     conn.close()
     return None
+
+
+def _mysql_kwargs(url: str, *, with_database: bool = True) -> dict[str, Any]:
+    """MySQLdb.connect() arguments for a mysql:// URL."""
+    host, port, user, password, name = _url_parts(url)
+    kwargs: dict[str, Any] = {
+        "user": user,
+        "password": password,
+        "connect_timeout": PROBE_TIMEOUT,
+    }
+    if host.startswith("/"):
+        kwargs["unix_socket"] = host
+    else:
+        kwargs["host"] = host or "127.0.0.1"
+        kwargs["port"] = port or 3306
+    if name and with_database:
+        kwargs["database"] = name
+    return kwargs
 
 
 def probe_mariadb(url: str) -> str | None:
@@ -136,41 +181,54 @@ def probe_mariadb(url: str) -> str | None:
             "the MySQLdb module (mysqlclient) is not installed; it builds against "
             "libmariadb-dev and pkg-config (pip install -e '.[mysql]')"
         )
-    host, port, user, password, name = _url_parts(url)
-    kwargs: dict[str, object] = {
-        "user": user,
-        "password": password,
-        "connect_timeout": PROBE_TIMEOUT,
-    }
-    if host.startswith("/"):
-        kwargs["unix_socket"] = host
-    else:
-        kwargs["host"] = host or "127.0.0.1"
-        kwargs["port"] = port or 3306
-    if name:
-        kwargs["database"] = name
     try:
-        conn = MySQLdb.connect(**kwargs)
+        conn = MySQLdb.connect(**_mysql_kwargs(url))
     except Exception as exc:
         return f"cannot connect to {redact(url)}: {_first_line(exc)}"
     conn.close()
     return None
 
 
+def drop_postgresql(url: str, database: str) -> None:
+    """DROP DATABASE IF EXISTS, connected to the URL's (existing) database."""
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(**_pg_kwargs(url), autocommit=True) as conn:
+        # FORCE (PostgreSQL >= 13) also ends connections a killed run's workers left open.
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database))
+        )
+
+
+def drop_mariadb(url: str, database: str) -> None:
+    """DROP DATABASE IF EXISTS on the URL's server."""
+    import MySQLdb
+
+    conn = MySQLdb.connect(**_mysql_kwargs(url, with_database=False))
+    try:
+        quoted = database.replace("`", "``")
+        conn.cursor().execute(f"DROP DATABASE IF EXISTS `{quoted}`")
+    finally:
+        conn.close()
+
+
 def databases() -> list[Database]:
     """The three databases, in the order they run."""
     return [
-        Database("sqlite", f"sqlite:///{REPO / 'tests' / 'db.sqlite3'}", probe=None),
+        Database("sqlite", f"sqlite:///{REPO / 'tests' / 'db.sqlite3'}"),
         Database(
             "postgresql",
             os.environ.get("TEST_DATABASE_URL_POSTGRESQL")
             or "postgres://postgres@127.0.0.1:5432/test",
             probe=probe_postgresql,
+            drop=drop_postgresql,
         ),
         Database(
             "mariadb",
             os.environ.get("TEST_DATABASE_URL_MARIADB") or "mysql://root@127.0.0.1:3306/test",
             probe=probe_mariadb,
+            drop=drop_mariadb,
         ),
     ]
 
@@ -203,7 +261,7 @@ def run_pytest(db: Database, pytest_args: Sequence[str]) -> RunResult:
     junit.unlink(missing_ok=True)  # never report a previous run's numbers
 
     env = os.environ.copy()
-    env["DATABASE_URL"] = db.url
+    env["DATABASE_URL"] = db.run_url
     # Set by the suite itself for the worker processes it starts; inherited, it
     # would point this run at some other run's database.
     env.pop("RESILIENT_QUEUE_TEST_DB_NAME", None)
@@ -220,9 +278,17 @@ def run_pytest(db: Database, pytest_args: Sequence[str]) -> RunResult:
         f"junit_suite_name={db.name}",
         *pytest_args,
     ]
-    banner(f"{db.name}: {redact(db.url)}")
+    banner(f"{db.name}: {redact(db.run_url)}")
     started = time.monotonic()
-    code = subprocess.call(command, cwd=REPO, env=env)
+    try:
+        code = subprocess.call(command, cwd=REPO, env=env)
+    finally:
+        # pytest-django drops its test database itself unless pytest died first.
+        if db.drop is not None:
+            try:
+                db.drop(db.url, db.test_database)
+            except Exception as exc:
+                print(f"warning: could not drop {db.test_database}: {_first_line(exc)}")
     seconds = time.monotonic() - started
 
     counts = read_junit(junit)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -55,7 +56,9 @@ class Workers:
         self.processes.append(process)
         return process
 
-    def run_burst(self, *args: str, timeout: float = 180, env: dict[str, str] | None = None) -> tuple[int, str]:
+    def run_burst(
+        self, *args: str, timeout: float = 180, env: dict[str, str] | None = None
+    ) -> tuple[int, str]:
         """Run ``runworkers --burst ARGS`` to the end; return (exit code, output)."""
         process = self.start("--burst", *args, env=env)
         try:
@@ -63,25 +66,23 @@ class Workers:
         except subprocess.TimeoutExpired:
             self.kill_group(process)
             output, _ = process.communicate()
-            raise AssertionError(f"runworkers --burst did not finish in {timeout}s:\n{output}") from None
+            raise AssertionError(
+                f"runworkers --burst did not finish in {timeout}s:\n{output}"
+            ) from None
         return process.returncode, output
 
     @staticmethod
     def kill_group(process: subprocess.Popen[str], sig: int = signal.SIGKILL) -> None:
         """Send ``sig`` to the whole process group of ``process``."""
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, sig)
-        except ProcessLookupError:
-            pass
 
     def reap(self) -> None:
         """Kill and wait for every process started (and their children)."""
         for process in self.processes:
             self.kill_group(process)
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 process.communicate(timeout=10)
-            except subprocess.TimeoutExpired:
-                pass
 
 
 @pytest.fixture

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 import signal
-from datetime import timedelta
 import time
+from datetime import timedelta
 
 from django_resilient_queue import BusinessError, Discard, Priority, Retry, RetryLater, job
 from django_resilient_queue.retry import Backoff
@@ -13,7 +13,9 @@ from tests.testapp.models import Execution, Widget
 
 
 def _log(label: str, context_job_id: int | None = None) -> Execution:
-    return Execution.objects.create(job_id=context_job_id, label=label, pid=os.getpid(), started_at=time.time())
+    return Execution.objects.create(
+        job_id=context_job_id, label=label, pid=os.getpid(), started_at=time.time()
+    )
 
 
 @job(takes_context=True)
@@ -33,7 +35,10 @@ def record(context, label: str) -> str:
 def sleep_then_record(context, label: str, seconds: float) -> str:
     """Sleep, logging start and end, to test overlapping and interrupted runs."""
     row = Execution.objects.create(
-        job_id=context.job.pk if context.job else None, label=label, pid=os.getpid(), started_at=time.time()
+        job_id=context.job.pk if context.job else None,
+        label=label,
+        pid=os.getpid(),
+        started_at=time.time(),
     )
     time.sleep(seconds)
     row.finished_at = time.time()
@@ -109,7 +114,7 @@ def busy_loop() -> None:
 
 @job(takes_context=True)
 def first_attempt_sleeps(context, label: str, seconds: float) -> int:
-    """Sleep ``seconds`` on attempt 1 only (a long run to interrupt), log every run; return the attempt."""
+    """Sleep ``seconds`` on attempt 1 only (a long run to interrupt); log every run."""
     row = Execution.objects.create(
         job_id=context.job.pk if context.job else None,
         label=f"{label}#{context.attempt}",
@@ -172,7 +177,10 @@ def fixable(widget: Widget) -> str:
 def note_outcome(outcome: dict) -> None:
     """A callback: log the outcome it was given."""
     Execution.objects.create(
-        job_id=outcome["job_id"], label=f"callback-{outcome['status']}", pid=os.getpid(), started_at=time.time()
+        job_id=outcome["job_id"],
+        label=f"callback-{outcome['status']}",
+        pid=os.getpid(),
+        started_at=time.time(),
     )
 
 
@@ -189,5 +197,8 @@ def pause_then_record(context, label: str, seconds: float) -> None:
     """Sleep, then record the run in one INSERT (one atomic proof per execution)."""
     time.sleep(seconds)
     Execution.objects.create(
-        job_id=context.job.pk if context.job else None, label=label, pid=os.getpid(), started_at=time.time()
+        job_id=context.job.pk if context.job else None,
+        label=label,
+        pid=os.getpid(),
+        started_at=time.time(),
     )

@@ -71,7 +71,7 @@ RESILIENT_QUEUE: dict[str, object] = {
 
 if os.environ.get("RESILIENT_QUEUE_FAST_RETRIES"):
     # Acceptance tests keep each category's number of attempts but not its long delays.
-    from django_resilient_queue import Backoff, FailureCategory, Retry
+    from django_resilient_queue import Backoff, Retry
     from django_resilient_queue.failures import DEFAULT_POLICIES
 
     RESILIENT_QUEUE["FAILURE_POLICIES"] = {

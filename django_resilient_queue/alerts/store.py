@@ -36,8 +36,10 @@ def raise_alert(
     }
     for _ in range(3):
         with transaction.atomic(using=alias):
-            if Alert.objects.using(alias).filter(fingerprint=fingerprint).update(
-                occurrences=F("occurrences") + 1, **changes
+            if (
+                Alert.objects.using(alias)
+                .filter(fingerprint=fingerprint)
+                .update(occurrences=F("occurrences") + 1, **changes)
             ):
                 return Alert.objects.using(alias).get(fingerprint=fingerprint)
         try:

@@ -19,7 +19,9 @@ class CircuitBreaker(models.Model):
 
     id = models.BigAutoField(primary_key=True)
     key = models.CharField(max_length=255, unique=True)
-    state = models.CharField(max_length=16, choices=BreakerState.choices, default=BreakerState.CLOSED)
+    state = models.CharField(
+        max_length=16, choices=BreakerState.choices, default=BreakerState.CLOSED
+    )
     failures = models.PositiveIntegerField(default=0)
     window_started_at = models.DateTimeField(null=True, blank=True)
     opened_at = models.DateTimeField(null=True, blank=True)

@@ -73,7 +73,9 @@ class Job(models.Model):
     # Set while the job holds its uniqueness; the UNIQUE index makes concurrent
     # enqueuers of one key race in the database, not in Python. NULLs never clash,
     # which gives MariaDB the partial unique index it lacks.
-    unique_lock = models.CharField(max_length=64, null=True, blank=True, unique=True, editable=False)
+    unique_lock = models.CharField(
+        max_length=64, null=True, blank=True, unique=True, editable=False
+    )
     unique_until = models.DateTimeField(null=True, blank=True)
     progress = models.JSONField(default=dict, blank=True)
     lease_expires_at = models.DateTimeField(null=True, blank=True)

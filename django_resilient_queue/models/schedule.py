@@ -44,7 +44,11 @@ class ScheduleTick(models.Model):
     schedule = models.ForeignKey(Schedule, on_delete=models.CASCADE, related_name="ticks")
     tick_at = models.DateTimeField()
     job = models.ForeignKey(
-        "django_resilient_queue.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "django_resilient_queue.Job",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     created_at = models.DateTimeField(default=dj_timezone.now)
 

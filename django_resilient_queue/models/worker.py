@@ -25,7 +25,9 @@ class Worker(models.Model):
     supervisor_pid = models.PositiveIntegerField(null=True, blank=True)
     queues = models.JSONField(default=list, blank=True)
     threads = models.PositiveIntegerField(default=1)
-    state = models.CharField(max_length=16, choices=WorkerState.choices, default=WorkerState.RUNNING)
+    state = models.CharField(
+        max_length=16, choices=WorkerState.choices, default=WorkerState.RUNNING
+    )
     started_at = models.DateTimeField(default=timezone.now)
     last_heartbeat_at = models.DateTimeField(default=timezone.now)
     stopped_at = models.DateTimeField(null=True, blank=True)

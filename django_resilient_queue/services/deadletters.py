@@ -62,9 +62,14 @@ def replay_dead_letter(dead_letter: DeadLetter, by: Any = None) -> Job:
     with transaction.atomic(using=alias):
         locked = DeadLetter.objects.using(alias).select_for_update().get(pk=dead_letter.pk)
         if locked.replayed_job_id is not None:
-            raise AlreadyReplayed(f"dead letter #{locked.pk} was replayed as job #{locked.replayed_job_id}")
+            raise AlreadyReplayed(
+                f"dead letter #{locked.pk} was replayed as job #{locked.replayed_job_id}"
+            )
         original_timeout = (
-            Job.objects.using(alias).filter(pk=locked.job_id).values_list("timeout", flat=True).first()
+            Job.objects.using(alias)
+            .filter(pk=locked.job_id or 0)
+            .values_list("timeout", flat=True)
+            .first()
         )
         retry = definition.retry or conf.default_retry()
         new_job = enqueue_row(

@@ -13,7 +13,9 @@ from ..models import Job
 BATCH = 1000
 
 
-def prune_finished_jobs(days_by_status: Mapping[str, int], *, dry_run: bool = False) -> dict[str, int]:
+def prune_finished_jobs(
+    days_by_status: Mapping[str, int], *, dry_run: bool = False
+) -> dict[str, int]:
     """Delete finished jobs older than their retention (dead letters keep their copy)."""
     now = timezone.now()
     counts: dict[str, int] = {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import signal
@@ -18,7 +19,7 @@ from ..db import dialect_for
 from ..models import Job, Worker, WorkerState
 from .claimer import Claimer
 from .config import WorkerConfig
-from .dbretry import OutageTracker, call_with_reconnect, drop_connections
+from .dbretry import CONNECTION_ERRORS, OutageTracker, call_with_reconnect, drop_connections
 from .executor import Outcome, execute
 from .heartbeat import Heartbeat
 from .outcomes import apply_outcome
@@ -35,7 +36,9 @@ WAIT_SLICE = 0.25
 class Child:
     """One worker process; the supervisor watches its slots and its exit code."""
 
-    def __init__(self, config: WorkerConfig, slots: Slots, number: int, supervisor_pid: int) -> None:
+    def __init__(
+        self, config: WorkerConfig, slots: Slots, number: int, supervisor_pid: int
+    ) -> None:
         self.config = config
         self.slots = slots
         self.number = number
@@ -127,9 +130,7 @@ class Child:
             claimed: list[Job] = []
             if free:
                 self.wake.clear()
-                claimed = call_with_reconnect(
-                    lambda: self.claimer.claim(free), self.tracker, give_up=self.should_stop
-                ) if not self.should_stop() else []
+                claimed = self._claim(free)
                 for job in claimed:
                     self._dispatch(job, pool)
             if claimed:
@@ -140,6 +141,15 @@ class Child:
                 self._idle(WAIT_SLICE)  # rows locked by another claimer: look again
                 continue
             self._idle(self.config.poll_interval)
+
+    def _claim(self, limit: int) -> list[Job]:
+        """Claim up to ``limit`` jobs; through an outage, retry until it ends or we stop."""
+        try:
+            return call_with_reconnect(
+                lambda: self.claimer.claim(limit), self.tracker, give_up=self.should_stop
+            )
+        except CONNECTION_ERRORS:
+            return []  # stopping during an outage: nothing was claimed
 
     def _runnable_left(self) -> bool:
         """True while a job that may start now is queued (perhaps locked by another claim)."""
@@ -195,7 +205,10 @@ class Child:
                 self.processed += 1
                 if outcome.kind != "succeeded":
                     self.failed += 1
-                if self.config.max_jobs_per_child and self.processed >= self.config.max_jobs_per_child:
+                if (
+                    self.config.max_jobs_per_child
+                    and self.processed >= self.config.max_jobs_per_child
+                ):
                     self.recycle = True
         except Exception:
             logger.exception("job id=%s: the worker failed while running it", job.pk)
@@ -236,8 +249,10 @@ class Child:
                 self.interrupted.add(slot)
                 interrupt_thread(self.thread_of[slot])
             elif now > state.deadline + self.config.kill_grace:
-                outcome = Outcome.lost("timeout", job.started_at, f"ran past its timeout of {job.timeout}s")
-                call_with_reconnect(lambda j=job, o=outcome: apply_outcome(j, o), self.tracker)
+                outcome = Outcome.lost(
+                    "timeout", job.started_at, f"ran past its timeout of {job.timeout}s"
+                )
+                call_with_reconnect(functools.partial(apply_outcome, job, outcome), self.tracker)
                 with self.lock:
                     del self.inflight[slot]
                     self.slots.free(slot)

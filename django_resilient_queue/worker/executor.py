@@ -91,7 +91,7 @@ def execute(job: Job, deadline: float) -> Outcome:
                 result = asyncio.run(asyncio.wait_for(coroutine, timeout=remaining))
             else:
                 result = definition.func(*args, **kwargs)
-    except (SoftTimeout, asyncio.TimeoutError) as exc:
+    except (TimeoutError, SoftTimeout) as exc:
         if isinstance(exc, asyncio.TimeoutError) and timezone.now().timestamp() < deadline:
             return Outcome.from_exception(
                 exc, started_at=started_at, category=classify(exc, definition.classify)

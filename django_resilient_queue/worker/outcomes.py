@@ -87,17 +87,24 @@ def apply_outcome(job: Job, outcome: Outcome) -> bool:
     """Write ``outcome``; return False (writing nothing) when this run lost the job."""
     definition = registry.lookup(job.task) if registry.is_registered(job.task) else None
     alias = router.db_for_write(Job)
-    fence = Job.objects.using(alias).filter(pk=job.pk, attempts=job.attempts, status=JobStatus.RUNNING)
+    fence = Job.objects.using(alias).filter(
+        pk=job.pk, attempts=job.attempts, status=JobStatus.RUNNING
+    )
     now = outcome.finished_at
     with transaction.atomic(using=alias):
         if outcome.kind == "succeeded":
             if not fence.update(
-                status=JobStatus.SUCCEEDED, result=outcome.result, finished_at=now, lease_expires_at=None
+                status=JobStatus.SUCCEEDED,
+                result=outcome.result,
+                finished_at=now,
+                lease_expires_at=None,
             ):
                 return False
             _attempt(job, outcome, AttemptOutcome.SUCCEEDED).save(using=alias)
             if definition and definition.on_success:
-                enqueue_callback(definition.on_success, _callback_payload(job, outcome, "succeeded"))
+                enqueue_callback(
+                    definition.on_success, _callback_payload(job, outcome, "succeeded")
+                )
             return True
         if outcome.kind == "released":
             # A graceful stop never uses an attempt.
@@ -155,7 +162,10 @@ def _apply_abandoned(job: Job, outcome: Outcome, fence: Any, alias: str) -> bool
     stalls = job.stalls + 1
     if stalls >= conf.max_stalls():
         updated = fence.update(
-            status=JobStatus.FAILED, stalls=stalls, finished_at=outcome.finished_at, lease_expires_at=None
+            status=JobStatus.FAILED,
+            stalls=stalls,
+            finished_at=outcome.finished_at,
+            lease_expires_at=None,
         )
     else:
         updated = fence.update(

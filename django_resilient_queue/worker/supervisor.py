@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import os
@@ -51,7 +52,9 @@ class Supervisor:
     def __init__(self, config: WorkerConfig) -> None:
         self.config = config
         self.ctx = multiprocessing.get_context("fork")
-        self.children = [ChildHandle(n, Slots(config.threads, self.ctx)) for n in range(config.processes)]
+        self.children = [
+            ChildHandle(n, Slots(config.threads, self.ctx)) for n in range(config.processes)
+        ]
         self.signals = 0  # SIGTERM/SIGINT received (handlers only count)
         self.pending: list[PendingWrite] = []
         self.tracker = OutageTracker(f"supervisor pid={os.getpid()}")
@@ -81,7 +84,9 @@ class Supervisor:
                 return 1
             if self.signals == 1 and stop_deadline is None:
                 stop_deadline = time.monotonic() + self.config.graceful_timeout
-                logger.info("stopping: running jobs get %ss to finish", self.config.graceful_timeout)
+                logger.info(
+                    "stopping: running jobs get %ss to finish", self.config.graceful_timeout
+                )
                 self._signal_children(signal.SIGTERM)
             self._collect_exits(stopping=stop_deadline is not None)
             if stop_deadline is not None:
@@ -121,10 +126,8 @@ class Supervisor:
     def _signal_children(self, signum: int) -> None:
         for child in self._alive():
             assert child.process is not None and child.process.pid is not None
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(child.process.pid, signum)
-            except ProcessLookupError:
-                pass
 
     def _kill_all(self) -> None:
         self._signal_children(signal.SIGKILL)
@@ -189,7 +192,9 @@ class Supervisor:
     def _kill_overruns(self) -> None:
         """Kill a single-threaded child whose job is past its deadline plus the grace."""
         now = time.time()
-        backstop = self.config.kill_grace if self.config.threads == 1 else 4 * self.config.kill_grace + 5
+        backstop = (
+            self.config.kill_grace if self.config.threads == 1 else 4 * self.config.kill_grace + 5
+        )
         for child in self._alive():
             overrun = [s for s in child.slots.busy() if now > s.deadline + backstop]
             if not overrun:

@@ -16,6 +16,7 @@ from tests.testapp.models import Execution
 
 pytestmark = pytest.mark.acceptance
 
+
 def short_lease_env(**extra: str) -> dict[str, str]:
     return worker_env(
         RESILIENT_QUEUE_LEASE_SECONDS="3",
@@ -106,7 +107,9 @@ def test_a_job_past_its_timeout_is_stopped_and_the_worker_goes_on(workers: Worke
     letter = DeadLetter.objects.get(job=runaway)
     assert letter.failure_category == "TIMEOUT"
     assert process.poll() is None
-    assert not Alert.objects.filter(kind="WORKER_CRASHED").exists()  # a kill for a timeout is no crash
+    assert not Alert.objects.filter(
+        kind="WORKER_CRASHED"
+    ).exists()  # a kill for a timeout is no crash
     assert stop(workers, process) == 0
 
 

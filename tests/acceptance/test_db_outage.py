@@ -6,6 +6,7 @@ on a spare loopback port) so that it can stop it without disturbing anything els
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import shutil
@@ -25,6 +26,7 @@ from tests.conftest import REPO, Workers, vendor, wait_until
 pytestmark = pytest.mark.acceptance
 
 JOBS = 300
+LOST = "kind = 'DB_CONNECTION_LOST'"
 
 
 def postgres_bindir() -> Path | None:
@@ -57,12 +59,23 @@ class TemporaryCluster:
         subprocess.run([*self.as_user, *args], check=True, capture_output=True, timeout=120)
 
     def init(self) -> None:
-        self._run(str(self.bindir / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres")
+        self._run(
+            str(self.bindir / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres"
+        )
 
     def start(self) -> None:
         options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off"
-        self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-o", options,
-                  "-l", str(self.root / "log"), "-w", "start")
+        self._run(
+            str(self.bindir / "pg_ctl"),
+            "-D",
+            str(self.data),
+            "-o",
+            options,
+            "-l",
+            str(self.root / "log"),
+            "-w",
+            "start",
+        )
 
     def stop(self) -> None:
         self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
@@ -86,10 +99,8 @@ def cluster():
     try:
         yield server
     finally:
-        try:
+        with contextlib.suppress(subprocess.CalledProcessError):
             server.stop()
-        except subprocess.CalledProcessError:
-            pass
         shutil.rmtree(root, ignore_errors=True)
 
 
@@ -104,7 +115,9 @@ def test_workers_survive_a_database_outage_and_lose_nothing(cluster: TemporaryCl
     sql(cluster.url("postgres"), "SELECT 1")
     import psycopg
 
-    with psycopg.connect(cluster.url("postgres").replace("postgres://", "postgresql://"), autocommit=True) as conn:
+    with psycopg.connect(
+        cluster.url("postgres").replace("postgres://", "postgresql://"), autocommit=True
+    ) as conn:
         conn.execute("CREATE DATABASE outage")
     env = {k: v for k, v in os.environ.items() if k != "RESILIENT_QUEUE_TEST_DB_NAME"}
     env.update(
@@ -116,22 +129,32 @@ def test_workers_survive_a_database_outage_and_lose_nothing(cluster: TemporaryCl
     )
     django = [sys.executable, "-m", "django"]
     subprocess.run([*django, "migrate", "-v0"], cwd=REPO, env=env, check=True, timeout=300)
-    enqueue = f"from tests import jobs; jobs.pause_then_record.enqueue_many([(f'o{{i}}', 0.05) for i in range({JOBS})])"
+    enqueue = (
+        "from tests import jobs; "
+        f"jobs.pause_then_record.enqueue_many([(f'o{{i}}', 0.05) for i in range({JOBS})])"
+    )
     subprocess.run([*django, "shell", "-c", enqueue], cwd=REPO, env=env, check=True, timeout=120)
 
     workers = Workers()
     try:
         process = workers.start("--processes", "2", env=env)
         url = cluster.url("outage")
-        wait_until(lambda: sql(url, "SELECT count(*) FROM testapp_execution")[0][0] >= 30, timeout=60)
+        wait_until(
+            lambda: sql(url, "SELECT count(*) FROM testapp_execution")[0][0] >= 30, timeout=60
+        )
         children = sorted(c.pid for c in psutil.Process(process.pid).children())
         cluster.stop()
         time.sleep(10)  # the outage itself: the database is away for ten seconds
         assert process.poll() is None, "the supervisor exited during the outage"
         cluster.start()
         wait_until(
-            lambda: sql(url, "SELECT count(*) FROM django_resilient_queue_job WHERE status = 'succeeded'")[0][0]
-            == JOBS,
+            lambda: (
+                sql(
+                    url,
+                    "SELECT count(*) FROM django_resilient_queue_job WHERE status = 'succeeded'",
+                )[0][0]
+                == JOBS
+            ),
             timeout=120,
             interval=0.5,
         )
@@ -139,11 +162,15 @@ def test_workers_survive_a_database_outage_and_lose_nothing(cluster: TemporaryCl
         per_label = sql(url, "SELECT label, count(*) FROM testapp_execution GROUP BY label")
         assert len(per_label) == JOBS
         assert {n for _, n in per_label} == {1}, "a job ran twice"
-        statuses = sql(url, "SELECT status, count(*) FROM django_resilient_queue_job GROUP BY status")
+        statuses = sql(
+            url, "SELECT status, count(*) FROM django_resilient_queue_job GROUP BY status"
+        )
         assert statuses == [("succeeded", JOBS)]
         wait_until(
-            lambda: sql(url, "SELECT count(*) FROM django_resilient_queue_alert WHERE kind = 'DB_CONNECTION_LOST'")[0][0]
-            >= 1,
+            lambda: (
+                sql(url, f"SELECT count(*) FROM django_resilient_queue_alert WHERE {LOST}")[0][0]
+                >= 1
+            ),
             timeout=30,
         )
         process.send_signal(signal.SIGTERM)

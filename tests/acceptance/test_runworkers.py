@@ -99,14 +99,24 @@ def test_queuestatus_json_and_table(workers: Workers) -> None:
     env = worker_env()
     result = subprocess.run(
         [sys.executable, "-m", "django", "queuestatus", "--json"],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=60, check=True,
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
     )
     status = json.loads(result.stdout)
     depth = {q["queue"]: q["runnable"] for q in status["queues"]}
     assert depth == {"default": 1, "other": 1}
     table = subprocess.run(
         [sys.executable, "-m", "django", "queuestatus"],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=60, check=True,
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
     ).stdout
     assert "default" in table and "runnable" in table and "workers:" in table
 

@@ -13,7 +13,9 @@ from django_resilient_queue.worker.outcomes import apply_outcome
 
 def run_next() -> Job | None:
     """Claim the next runnable job, run it, write its outcome; return it reloaded."""
-    worker = Worker.objects.get_or_create(name="in-process", defaults={"hostname": "h", "pid": 1})[0]
+    worker = Worker.objects.get_or_create(name="in-process", defaults={"hostname": "h", "pid": 1})[
+        0
+    ]
     claimed = dialect_for(connection).claim(
         worker_id=worker.pk, queues=None, limit=1, lease_seconds=30, now=timezone.now()
     )

@@ -22,14 +22,21 @@ pytestmark = pytest.mark.django_db
 def test_enqueue_writes_a_queued_job() -> None:
     job = jobs.add.enqueue(1, b=2)
     row = Job.objects.get(pk=job.pk)
-    assert (row.task, row.queue, row.priority, row.status) == ("tests.jobs.add", "default", 0, "queued")
+    assert (row.task, row.queue, row.priority, row.status) == (
+        "tests.jobs.add",
+        "default",
+        0,
+        "queued",
+    )
     assert (row.args, row.kwargs, row.attempts) == ([1], {"b": 2}, 0)
     assert row.timeout == 300
 
 
 def test_using_sets_queue_priority_and_run_after() -> None:
     before = timezone.now()
-    job = jobs.add.using(priority=Priority.CRITICAL, queue="urgent", run_after=timedelta(seconds=30)).enqueue(1, 2)
+    job = jobs.add.using(
+        priority=Priority.CRITICAL, queue="urgent", run_after=timedelta(seconds=30)
+    ).enqueue(1, 2)
     row = Job.objects.get(pk=job.pk)
     assert (row.queue, row.priority) == ("urgent", 100)
     assert row.run_after >= before + timedelta(seconds=30)
@@ -67,7 +74,9 @@ def test_rollback_leaves_no_job() -> None:
 def test_enqueue_many_uses_one_insert_per_batch() -> None:
     with CaptureQueriesContext(connection) as queries:
         created = jobs.add.enqueue_many([(i, i) for i in range(500)])
-    inserts = [q for q in queries.captured_queries if q["sql"].lstrip().upper().startswith("INSERT")]
+    inserts = [
+        q for q in queries.captured_queries if q["sql"].lstrip().upper().startswith("INSERT")
+    ]
     # One INSERT per batch: the batch is 1000 rows or what the database's parameter limit allows.
     fields = [f for f in Job._meta.concrete_fields if not f.primary_key]
     per_batch = min(1000, connection.ops.bulk_batch_size(fields, created) or 1000)

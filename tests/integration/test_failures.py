@@ -1,4 +1,4 @@
-"""Retries per failure category, RetryLater, Discard, give_up_after, dead letters, replay, callbacks."""
+"""Retries per category, RetryLater, Discard, give_up_after, dead letters, replay, callbacks."""
 
 from __future__ import annotations
 
@@ -21,7 +21,9 @@ pytestmark = pytest.mark.django_db
 
 def outcomes(job: Job) -> list[tuple[int, str, str]]:
     return list(
-        Attempt.objects.filter(job=job).order_by("id").values_list("number", "outcome", "failure_category")
+        Attempt.objects.filter(job=job)
+        .order_by("id")
+        .values_list("number", "outcome", "failure_category")
     )
 
 
@@ -123,10 +125,17 @@ def test_replayjobs_filters(capsys) -> None:
         run_until_final(jobs.fail_validation.enqueue("x"))
     run_until_final(jobs.fail_business.enqueue())
     old = DeadLetter.objects.filter(task="tests.jobs.fail_business").get()
-    DeadLetter.objects.filter(pk=old.pk).update(created_at=timezone.now() - timezone.timedelta(days=3))
+    DeadLetter.objects.filter(pk=old.pk).update(
+        created_at=timezone.now() - timezone.timedelta(days=3)
+    )
 
     call_command("replayjobs", "--task", "tests.jobs.fail_validation", "--limit", "2")
-    assert DeadLetter.objects.filter(task="tests.jobs.fail_validation", replayed_at__isnull=False).count() == 2
+    assert (
+        DeadLetter.objects.filter(
+            task="tests.jobs.fail_validation", replayed_at__isnull=False
+        ).count()
+        == 2
+    )
     call_command("replayjobs", "--category", "business", "--since", "1d")
     assert DeadLetter.objects.get(pk=old.pk).replayed_at is None  # older than --since
     call_command("replayjobs", "--category", "BUSINESS", "--dry-run")

@@ -46,5 +46,8 @@ def test_check_command_exits_non_zero_on_bad_setting() -> None:
     from django.core.management.base import SystemCheckError
     from django.test import override_settings
 
-    with override_settings(RESILIENT_QUEUE={"POLL_INTERVAL": "fast"}), pytest.raises(SystemCheckError):
+    with (
+        override_settings(RESILIENT_QUEUE={"POLL_INTERVAL": "fast"}),
+        pytest.raises(SystemCheckError),
+    ):
         call_command("check")

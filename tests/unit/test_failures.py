@@ -25,7 +25,7 @@ FakeHTTPError.__qualname__ = "ConnectionError"
     ("exc", "category"),
     [
         (TimeoutError(), FailureCategory.TIMEOUT),
-        (socket.timeout(), FailureCategory.TIMEOUT),
+        (TimeoutError(), FailureCategory.TIMEOUT),
         (ConnectionRefusedError(), FailureCategory.NETWORK),
         (socket.gaierror(), FailureCategory.NETWORK),
         (FakeHTTPError(), FailureCategory.NETWORK),
@@ -56,7 +56,10 @@ def test_policies_default_override_and_unknown_uses_job_retry() -> None:
     assert policy_for(FailureCategory.VALIDATION, job_retry).max_attempts == 1
     assert policy_for(FailureCategory.NETWORK, job_retry).max_attempts == 5
     override = Retry(max_attempts=2)
-    assert policy_for(FailureCategory.NETWORK, job_retry, {FailureCategory.NETWORK: override}) is override
+    assert (
+        policy_for(FailureCategory.NETWORK, job_retry, {FailureCategory.NETWORK: override})
+        is override
+    )
     assert set(DEFAULT_POLICIES) == set(FailureCategory)
 
 

@@ -24,9 +24,20 @@ class Command(BaseCommand):
         self._table(status)
 
     def _table(self, status: dict[str, Any]) -> None:
-        columns = ["queue", "runnable", "scheduled", "oldest_age_s", "running", "succeeded", "failed"]
+        columns = [
+            "queue",
+            "runnable",
+            "scheduled",
+            "oldest_age_s",
+            "running",
+            "succeeded",
+            "failed",
+        ]
         rows = [[str(q.get(c, "")) for c in columns] for q in status["queues"]]
-        widths = [max(len(c), *(len(r[i]) for r in rows)) if rows else len(c) for i, c in enumerate(columns)]
+        widths = [
+            max(len(c), *(len(r[i]) for r in rows)) if rows else len(c)
+            for i, c in enumerate(columns)
+        ]
         self.stdout.write("  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)))
         for row in rows:
             self.stdout.write("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)))
@@ -34,7 +45,8 @@ class Command(BaseCommand):
             self.stdout.write("(no jobs)")
         workers = status["workers"]
         self.stdout.write(f"\nworkers: {workers['live']} live, {workers['stale']} stale")
-        self.stdout.write(f"dead letters: {status['dead_letters']} ({status['dead_letters_unreplayed']} not replayed)")
+        unreplayed = status["dead_letters_unreplayed"]
+        self.stdout.write(f"dead letters: {status['dead_letters']} ({unreplayed} not replayed)")
         breakers = status["open_breakers"]
         self.stdout.write(f"open breakers: {', '.join(b['key'] for b in breakers) or 'none'}")
         alerts = status["active_alerts"]

@@ -50,7 +50,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--task", help="only this task (dotted path)")
         parser.add_argument("--category", type=category_value, help="only this failure category")
-        parser.add_argument("--since", type=since_value, help="dead since: ISO datetime or 2h/30m/1d")
+        parser.add_argument(
+            "--since", type=since_value, help="dead since: ISO datetime or 2h/30m/1d"
+        )
         parser.add_argument("--limit", type=limit_value, help="replay at most this many")
         parser.add_argument("--dry-run", action="store_true", help="list, replay nothing")
 
@@ -64,7 +66,9 @@ class Command(BaseCommand):
         )
         verb = "would replay" if options["dry_run"] else "replayed"
         for letter_id, job_id in replayed:
-            self.stdout.write(f"{verb} dead letter #{letter_id}" + (f" as job #{job_id}" if job_id else ""))
+            self.stdout.write(
+                f"{verb} dead letter #{letter_id}" + (f" as job #{job_id}" if job_id else "")
+            )
         for letter_id, why in skipped:
             self.stderr.write(f"skipped dead letter #{letter_id}: {why}")
         self.stdout.write(f"{len(replayed)} {verb}, {len(skipped)} skipped")
