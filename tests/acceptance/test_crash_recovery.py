@@ -192,3 +192,26 @@ def test_the_worker_row_reports_health(workers: Workers) -> None:
     wait_until(lambda: Worker.objects.filter(processed=1, current_jobs=[]).exists(), timeout=15)
     assert stop(workers, process) == 0
     assert Worker.objects.get().state == "stopped"
+
+
+def test_heartbeats_keep_a_long_job_leased(workers: Workers) -> None:
+    job = jobs.sleep_then_record.enqueue("longer-than-lease", 7)
+    process = workers.start(env=short_lease_env())  # lease 3 s, heartbeat 0.5 s
+    wait_until(lambda: job_status(job) == JobStatus.SUCCEEDED, timeout=30)
+    assert attempt_outcomes(job) == [(1, "succeeded")]
+    assert Execution.objects.filter(label="longer-than-lease").count() == 1
+    assert stop(workers, process) == 0
+
+
+def test_with_threads_an_overrun_is_recorded_and_the_child_recycled(workers: Workers) -> None:
+    stuck = jobs.sleep_then_record.using(timeout=1).enqueue("stuck", 30)
+    others = [jobs.sleep_then_record.enqueue(f"other{i}", 0.2) for i in range(6)]
+    process = workers.start("--threads", "2", env=short_lease_env())
+    wait_until(lambda: Attempt.objects.filter(job=stuck, outcome="timeout").exists(), timeout=20)
+    wait_until(lambda: all(job_status(j) == JobStatus.SUCCEEDED for j in others), timeout=30)
+    wait_until(lambda: job_status(stuck) == JobStatus.FAILED, timeout=60)
+    assert attempt_outcomes(stuck) == [(1, "timeout"), (2, "timeout"), (3, "timeout")]
+    # Each overrun retired its child: a thread cannot be killed, a process can.
+    assert Worker.objects.count() >= 3
+    assert process.poll() is None
+    assert stop(workers, process) == 0
