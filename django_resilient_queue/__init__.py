@@ -5,10 +5,12 @@ from .definition import JobDefinition, job
 from .exceptions import BusinessError, Discard, QueueFull, RetryLater
 from .failures import FailureCategory
 from .priority import Priority
+from .protection.options import Breaker
 from .retry import Backoff, Retry
 
 __all__ = [
     "Backoff",
+    "Breaker",
     "BusinessError",
     "Discard",
     "FailureCategory",

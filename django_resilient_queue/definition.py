@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import inspect
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, overload
 
@@ -13,6 +13,7 @@ from . import registry
 from .context import JobContext
 from .failures import Classifier
 from .priority import Priority, validate_priority
+from .protection.options import Breaker, RateLimit
 from .retry import Retry
 
 if TYPE_CHECKING:
@@ -39,9 +40,38 @@ class JobDefinition:
     on_success: str | JobDefinition | None = None
     on_failure: str | JobDefinition | None = None
     run_after: datetime | timedelta | None = None
+    breaker: bool | Breaker | None = None
+    breaker_key: str | Callable[..., Any] | None = None
+    rate_limit: str | None = None
+    rate_limit_key: Callable[..., Any] | None = None
+    concurrency_limit: int | None = None
+    concurrency_key: Callable[..., Any] | None = None
+    batch_size: int | None = None
+    batch_wait: float = 0.0
 
     def __post_init__(self) -> None:
         validate_priority(int(self.priority))
+        if self.breaker is not None and not isinstance(self.breaker, bool | Breaker):
+            raise TypeError(f"{self.name}: breaker must be True or a Breaker(...)")
+        if self.rate_limit is not None:
+            RateLimit.parse(self.rate_limit)  # raises a clear ValueError
+        if self.concurrency_limit is not None and (
+            isinstance(self.concurrency_limit, bool)
+            or not isinstance(self.concurrency_limit, int)
+            or self.concurrency_limit < 1
+        ):
+            raise ValueError(f"{self.name}: concurrency_limit must be an int >= 1")
+        for name in ("rate_limit_key", "concurrency_key"):
+            if getattr(self, name) is not None and not callable(getattr(self, name)):
+                raise TypeError(f"{self.name}: {name} must be a callable of the job's arguments")
+        if self.batch_size is not None and (
+            not isinstance(self.batch_size, int) or self.batch_size < 1
+        ):
+            raise ValueError(f"{self.name}: batch_size must be an int >= 1")
+        if self.batch_size and self.takes_context:
+            raise ValueError(f"{self.name}: a batch job cannot take a context")
+        if self.batch_wait < 0:
+            raise ValueError(f"{self.name}: batch_wait must be >= 0 seconds")
         if self.unique_for is not None and not isinstance(self.unique_for, timedelta):
             raise TypeError(f"{self.name}: unique_for must be a timedelta")
         if self.unique_key is not None and not callable(self.unique_key):
@@ -53,6 +83,50 @@ class JobDefinition:
     def is_async(self) -> bool:
         """True for ``async def`` jobs."""
         return inspect.iscoroutinefunction(self.func)
+
+    @property
+    def breaker_config(self) -> Breaker | None:
+        """The circuit breaker options, or None without a breaker."""
+        if self.breaker is True:
+            return Breaker()
+        return self.breaker if isinstance(self.breaker, Breaker) else None
+
+    @property
+    def rate(self) -> RateLimit | None:
+        """The parsed ``rate_limit``, or None."""
+        return RateLimit.parse(self.rate_limit) if self.rate_limit else None
+
+    @property
+    def is_gated(self) -> bool:
+        """True when claims must consult a breaker or a limit for this job."""
+        return bool(self.breaker_config or self.rate_limit or self.concurrency_limit)
+
+    @property
+    def is_batch(self) -> bool:
+        """True when workers call the function with a list of arguments."""
+        return bool(self.batch_size)
+
+    def gate_keys(
+        self, args: Sequence[Any], kwargs: dict[str, Any]
+    ) -> dict[str, str | None]:
+        """Return the breaker, concurrency and rate keys of one call (None when not gated)."""
+
+        def scoped(key_func: Callable[..., Any] | None) -> str:
+            if key_func is None:
+                return self.name
+            return f"{self.name}:{key_func(*args, **kwargs)}"[:255]
+
+        breaker_key: str | None = None
+        if self.breaker_config is not None:
+            if callable(self.breaker_key):
+                breaker_key = str(self.breaker_key(*args, **kwargs))[:255]
+            else:
+                breaker_key = self.breaker_key or self.name
+        return {
+            "breaker_key": breaker_key,
+            "concurrency_key": scoped(self.concurrency_key) if self.concurrency_limit else None,
+            "rate_limit_key": scoped(self.rate_limit_key) if self.rate_limit else None,
+        }
 
     @property
     def is_unique(self) -> bool:
@@ -99,6 +173,8 @@ class JobDefinition:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """Run the function now, in this process, as a plain call."""
+        if self.is_batch:
+            args = ([args[0]] if len(args) == 1 and not kwargs else list(args),)
         if self.takes_context:
             args = (JobContext(job=None, attempt=1), *args)
         result = self.func(*args, **kwargs)
@@ -142,6 +218,14 @@ def job(
     takes_context: bool = False,
     on_success: str | JobDefinition | None = None,
     on_failure: str | JobDefinition | None = None,
+    breaker: bool | Breaker | None = None,
+    breaker_key: str | Callable[..., Any] | None = None,
+    rate_limit: str | None = None,
+    rate_limit_key: Callable[..., Any] | None = None,
+    concurrency_limit: int | None = None,
+    concurrency_key: Callable[..., Any] | None = None,
+    batch_size: int | None = None,
+    batch_wait: float = 0.0,
 ) -> Callable[[Callable[..., Any]], JobDefinition]: ...
 
 

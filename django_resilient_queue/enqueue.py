@@ -14,6 +14,7 @@ from django.utils import timezone
 from . import conf
 from .db import dialect_for
 from .models import Job, JobStatus
+from .protection import backpressure
 from .serialization import encode_arguments
 
 if TYPE_CHECKING:
@@ -77,6 +78,13 @@ def build_job(
         timeout=_resolve_timeout(definition, args, kwargs),
         created_at=now,
     )
+    if definition.is_batch and (len(args) != 1 or kwargs):
+        raise TypeError(
+            f"{definition.name}: a batch job takes exactly one positional argument per enqueue"
+        )
+    if definition.is_gated:
+        for column, value in definition.gate_keys(args, kwargs).items():
+            setattr(job, column, value)
     if definition.is_unique:
         key = _unique_key(definition, args, kwargs)
         job.unique_key = key[:255]
@@ -114,10 +122,24 @@ def _insert_unique(job: Job, alias: str, now: datetime) -> Job:
     raise RuntimeError(f"{job.task}: could not settle the unique key {job.unique_key!r}")
 
 
+def _apply_backpressure(jobs: list[Job], now: datetime) -> None:
+    """Defer (or refuse with QueueFull) enqueues into queues above their fill thresholds."""
+    ahead: dict[str, int] = {}
+    for job in jobs:
+        limits = backpressure.QueueLimits.from_options(conf.queue_options(job.queue))
+        if limits is None:
+            continue
+        deferral = backpressure.check(job.queue, job.priority, limits, ahead.get(job.queue, 0))
+        ahead[job.queue] = ahead.get(job.queue, 0) + 1
+        if deferral is not None:
+            job.run_after = max(job.run_after, now + deferral)
+
+
 def enqueue_one(definition: JobDefinition, args: Sequence[Any], kwargs: dict[str, Any]) -> Job:
     """Insert one job (or return the holder of its unique key) and wake workers on commit."""
     now = timezone.now()
     job = build_job(definition, args, kwargs, now)
+    _apply_backpressure([job], now)
     alias = router.db_for_write(Job)
     with transaction.atomic(using=alias):
         if job.unique_lock is not None:
@@ -127,6 +149,7 @@ def enqueue_one(definition: JobDefinition, args: Sequence[Any], kwargs: dict[str
         else:
             job.save(force_insert=True, using=alias)
         dialect_for(connections[alias]).notify(job.queue)
+    backpressure.note_enqueued(job.queue, 1)
     return job
 
 
@@ -136,6 +159,7 @@ def enqueue_many(
     """Insert many jobs with one INSERT per batch; unique jobs go one by one."""
     now = timezone.now()
     jobs = [build_job(definition, args, kwargs, now) for args, kwargs in calls]
+    _apply_backpressure(jobs, now)
     alias = router.db_for_write(Job)
     results: list[Job] = []
     with transaction.atomic(using=alias):
@@ -149,6 +173,8 @@ def enqueue_many(
                 results.append(_insert_unique(job, alias, now))
         for queue in sorted({j.queue for j in jobs}):
             dialect_for(connections[alias]).notify(queue)
+    for job in jobs:
+        backpressure.note_enqueued(job.queue, 1)
     return results
 
 

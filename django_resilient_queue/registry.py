@@ -37,6 +37,16 @@ def is_registered(name: str) -> bool:
     return name in _definitions
 
 
+def has_gated_definitions() -> bool:
+    """True when a registered job uses a breaker, a rate or concurrency limit, or batching."""
+    return any(d.is_gated or d.is_batch for d in _definitions.values())
+
+
+def batch_definitions() -> dict[str, JobDefinition]:
+    """Return the registered batch jobs by task name."""
+    return {name: d for name, d in _definitions.items() if d.is_batch}
+
+
 def registered_names() -> list[str]:
     """Return every registered task name, sorted."""
     return sorted(_definitions)

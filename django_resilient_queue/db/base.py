@@ -2,17 +2,44 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import F
+from django.db.models import Case, F, Q, Value, When
 from django.db.models.functions import Coalesce
 
 from ..models import Job, JobStatus
 
 CHANNEL = "resilient_queue"
+
+Admit = Callable[[list[Job], datetime], list[Job]]
+
+
+@dataclass(frozen=True)
+class ClaimFilter:
+    """What a claim must skip, as ORM and as SQL; built by the protection gates."""
+
+    q: Q
+    sql: str
+    params: tuple[object, ...]
+    only_task: str | None = None
+
+
+def revert_claim(jobs: list[Job], alias: str) -> None:
+    """Put refused jobs back as they were before the claim (no attempt used)."""
+    if not jobs:
+        return
+    Job.objects.using(alias).filter(pk__in=[j.pk for j in jobs]).update(
+        status=JobStatus.QUEUED,
+        attempts=F("attempts") - 1,
+        worker_id=None,
+        lease_expires_at=None,
+        # SET expressions see the row before the update: attempts=1 means first claim.
+        first_started_at=Case(When(attempts=1, then=Value(None)), default=F("first_started_at")),
+    )
 
 
 class Dialect:
@@ -38,21 +65,28 @@ class Dialect:
         limit: int,
         lease_seconds: float,
         now: datetime,
+        where: ClaimFilter | None = None,
+        admit: Admit | None = None,
     ) -> list[Job]:
-        """Mark up to ``limit`` runnable jobs running for ``worker_id`` and return them."""
+        """Mark up to ``limit`` runnable jobs running for ``worker_id`` and return them.
+
+        ``where`` skips held-back jobs; ``admit`` (called inside the claim's transaction)
+        returns the claimed jobs that must be put back.
+        """
         lease_until = now + timedelta(seconds=lease_seconds)
-        with transaction.atomic(using=self.connection.alias):
+        alias = self.connection.alias
+        with transaction.atomic(using=alias):
             candidates = (
-                Job.objects.using(self.connection.alias)
-                .runnable(now)
-                .in_queues(list(queues or []))
-                .claim_order()
-                .select_for_update(skip_locked=True)
+                Job.objects.using(alias).runnable(now).in_queues(list(queues or [])).claim_order()
             )
-            jobs = list(candidates[:limit])
+            if where is not None:
+                candidates = candidates.filter(where.q)
+                if where.only_task:
+                    candidates = candidates.filter(task=where.only_task, solo=False)
+            jobs = list(candidates.select_for_update(skip_locked=True)[:limit])
             if not jobs:
                 return []
-            Job.objects.using(self.connection.alias).filter(pk__in=[j.pk for j in jobs]).update(
+            Job.objects.using(alias).filter(pk__in=[j.pk for j in jobs]).update(
                 status=JobStatus.RUNNING,
                 attempts=F("attempts") + 1,
                 started_at=now,
@@ -60,6 +94,17 @@ class Dialect:
                 lease_expires_at=lease_until,
                 worker_id=worker_id,
             )
+            self._mark_claimed(jobs, worker_id, now, lease_until)
+            if admit is not None:
+                refused = admit(jobs, now)
+                revert_claim(refused, alias)
+                jobs = [j for j in jobs if j not in refused]
+        return jobs
+
+    @staticmethod
+    def _mark_claimed(
+        jobs: list[Job], worker_id: int, now: datetime, lease_until: datetime
+    ) -> None:
         for claimed in jobs:
             claimed.status = JobStatus.RUNNING
             claimed.attempts += 1
@@ -67,7 +112,6 @@ class Dialect:
             claimed.first_started_at = claimed.first_started_at or now
             claimed.lease_expires_at = lease_until
             claimed.worker_id = worker_id
-        return jobs
 
     def create_indexes_sql(self, table: str) -> list[str]:
         """Return the claim and reaper index DDL for this database."""

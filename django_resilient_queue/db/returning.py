@@ -5,10 +5,13 @@ statement is atomic under its database-wide write lock)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import nullcontext
 from datetime import datetime, timedelta
 
+from django.db import transaction
+
 from ..models import Job
-from .base import Dialect
+from .base import Admit, ClaimFilter, Dialect, revert_claim
 
 
 class ReturningClaimDialect(Dialect):
@@ -24,6 +27,8 @@ class ReturningClaimDialect(Dialect):
         limit: int,
         lease_seconds: float,
         now: datetime,
+        where: ClaimFilter | None = None,
+        admit: Admit | None = None,
     ) -> list[Job]:
         """Mark up to ``limit`` runnable jobs running for ``worker_id`` and return them."""
         ops = self.connection.ops
@@ -35,6 +40,12 @@ class ReturningClaimDialect(Dialect):
         if queues:
             queue_filter = f" AND queue IN ({', '.join(['%s'] * len(queues))})"
             params.extend(queues)
+        if where is not None:
+            queue_filter += where.sql
+            params.extend(where.params)
+            if where.only_task:
+                queue_filter += " AND task = %s AND solo = %s"
+                params.extend([where.only_task, False])
         params.append(limit)
         sql = (
             f"UPDATE {table} SET status = 'running', attempts = attempts + 1, worker_id = %s, "
@@ -44,6 +55,14 @@ class ReturningClaimDialect(Dialect):
             f"{queue_filter} ORDER BY priority DESC, run_after, id LIMIT %s{self.lock_clause}) "
             "RETURNING *"
         )
-        claimed = list(Job.objects.raw(sql, params).using(self.connection.alias))
+        alias = self.connection.alias
+        # Without gates the single statement is its own transaction; with them, admission
+        # must commit or roll back together with the claim.
+        with transaction.atomic(using=alias) if admit is not None else nullcontext():
+            claimed = list(Job.objects.raw(sql, params).using(alias))
+            if admit is not None and claimed:
+                refused = admit(claimed, now)
+                revert_claim(refused, alias)
+                claimed = [j for j in claimed if j not in refused]
         # RETURNING gives no order; callers run them in claim order.
         return sorted(claimed, key=lambda job: (-job.priority, job.run_after, job.pk))

@@ -4,6 +4,7 @@ from .alert import Alert, AlertSeverity
 from .attempt import Attempt, AttemptOutcome
 from .breaker import BreakerState, CircuitBreaker
 from .dead_letter import DeadLetter
+from .gate import Gate, GateKind
 from .job import Job, JobStatus
 from .schedule import CatchUp, Schedule, ScheduleTick
 from .worker import Worker, WorkerState
@@ -17,6 +18,8 @@ __all__ = [
     "CatchUp",
     "CircuitBreaker",
     "DeadLetter",
+    "Gate",
+    "GateKind",
     "Job",
     "JobStatus",
     "Schedule",

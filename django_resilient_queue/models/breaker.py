@@ -26,6 +26,12 @@ class CircuitBreaker(models.Model):
     window_started_at = models.DateTimeField(null=True, blank=True)
     opened_at = models.DateTimeField(null=True, blank=True)
     half_open_trials = models.PositiveIntegerField(default=0)
+    # The configuration of the @job that uses the key, copied here so that claims
+    # and the admin can act on it without importing code.
+    failure_threshold = models.PositiveIntegerField(default=10)
+    window = models.FloatField(default=300.0)
+    reset_timeout = models.FloatField(default=60.0)
+    half_open_max = models.PositiveIntegerField(default=1)
     updated_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:

@@ -82,6 +82,10 @@ class Job(models.Model):
     concurrency_key = models.CharField(max_length=255, null=True, blank=True)
     rate_limit_key = models.CharField(max_length=255, null=True, blank=True)
     breaker_key = models.CharField(max_length=255, null=True, blank=True)
+    # Batching: a job split out of a failed batch runs alone.
+    solo = models.BooleanField(default=False)
+    # Priority aging: when the job last gained priority for waiting.
+    aged_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     first_started_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)

@@ -15,12 +15,13 @@ from types import FrameType
 from django.db import connection
 from django.utils import timezone
 
+from .. import conf
 from ..db import dialect_for
 from ..models import Job, Worker, WorkerState
 from .claimer import Claimer
 from .config import WorkerConfig
 from .dbretry import CONNECTION_ERRORS, OutageTracker, call_with_reconnect, drop_connections
-from .executor import Outcome, execute
+from .executor import Outcome, execute_unit
 from .heartbeat import Heartbeat
 from .outcomes import apply_outcome
 from .slots import Slots
@@ -48,7 +49,7 @@ class Child:
         self.wake = threading.Event()
         self.stop_threads = threading.Event()
         self.lock = threading.Lock()
-        self.inflight: dict[int, Job] = {}
+        self.inflight: dict[int, list[Job]] = {}
         self.thread_of: dict[int, int] = {}
         self.interrupted: set[int] = set()
         self.free_slots = list(range(config.threads))
@@ -127,12 +128,12 @@ class Child:
         while not self.should_stop():
             with self.lock:
                 free = len(self.free_slots)
-            claimed: list[Job] = []
+            claimed: list[list[Job]] = []
             if free:
                 self.wake.clear()
                 claimed = self._claim(free)
-                for job in claimed:
-                    self._dispatch(job, pool)
+                for unit in claimed:
+                    self._dispatch(unit, pool)
             if claimed:
                 continue
             if self.config.burst and not self.inflight:
@@ -140,9 +141,20 @@ class Child:
                     return
                 self._idle(WAIT_SLICE)  # rows locked by another claimer: look again
                 continue
-            self._idle(self.config.poll_interval)
+            self._idle(self._idle_seconds())
 
-    def _claim(self, limit: int) -> list[Job]:
+    def _idle_seconds(self) -> float:
+        """Poll interval, shortened when a held-back key (rate window, breaker) frees sooner."""
+        try:
+            change = self.claimer.next_change()
+        except CONNECTION_ERRORS:
+            return self.config.poll_interval
+        if change is None:
+            return self.config.poll_interval
+        until = (change - timezone.now()).total_seconds() + 0.005
+        return max(0.01, min(self.config.poll_interval, until))
+
+    def _claim(self, limit: int) -> list[list[Job]]:
         """Claim up to ``limit`` jobs; through an outage, retry until it ends or we stop."""
         try:
             return call_with_reconnect(
@@ -153,10 +165,7 @@ class Child:
 
     def _runnable_left(self) -> bool:
         """True while a job that may start now is queued (perhaps locked by another claim)."""
-        queues = list(self.config.queues)
-        return call_with_reconnect(
-            lambda: Job.objects.runnable().in_queues(queues).exists(), self.tracker
-        )
+        return call_with_reconnect(self.claimer.runnable_left, self.tracker)
 
     def _idle(self, seconds: float) -> None:
         """Wait for a wake-up, in short slices so that signals and overruns are seen."""
@@ -176,24 +185,34 @@ class Child:
             self.wake.clear()
             self._check_overruns()
 
-    # -- running one job -------------------------------------------------------
-    def _dispatch(self, job: Job, pool: ThreadPoolExecutor | None) -> None:
-        timeout = job.timeout or 300.0
-        deadline = time.time() + timeout
+    # -- running one unit of work (a job, or a batch) ------------------------
+    def _dispatch(self, unit: list[Job], pool: ThreadPoolExecutor | None) -> None:
+        first = unit[0]
+        deadline = time.time() + (first.timeout or conf.default_timeout())
         with self.lock:
             slot = self.free_slots.pop()
-            self.inflight[slot] = job
-        self.slots.occupy(slot, job.pk, job.attempts, deadline)
+            self.inflight[slot] = unit
+        self.slots.occupy(slot, first.pk, first.attempts, deadline)
         if pool is None:
-            self._run(slot, job, deadline)
+            self._run(slot, unit, deadline)
         else:
-            pool.submit(self._run, slot, job, deadline)
+            pool.submit(self._run, slot, unit, deadline)
 
-    def _run(self, slot: int, job: Job, deadline: float) -> None:
+    def _run(self, slot: int, unit: list[Job], deadline: float) -> None:
         self.thread_of[slot] = threading.get_ident()
         try:
-            outcome = execute(job, deadline)
-            written = call_with_reconnect(lambda: apply_outcome(job, outcome), self.tracker)
+            outcomes = execute_unit(unit, deadline)
+            self._record(unit, outcomes)
+        except Exception:
+            logger.exception("job id=%s: the worker failed while running it", unit[0].pk)
+        finally:
+            self._free(slot, unit)
+
+    def _record(self, unit: list[Job], outcomes: list[Outcome]) -> None:
+        for job, outcome in zip(unit, outcomes, strict=True):
+            written = call_with_reconnect(
+                functools.partial(apply_outcome, job, outcome), self.tracker
+            )
             if not written:
                 logger.warning(
                     "job id=%s attempt=%s: lease lost; outcome %s discarded",
@@ -205,19 +224,13 @@ class Child:
                 self.processed += 1
                 if outcome.kind != "succeeded":
                     self.failed += 1
-                if (
-                    self.config.max_jobs_per_child
-                    and self.processed >= self.config.max_jobs_per_child
-                ):
-                    self.recycle = True
-        except Exception:
-            logger.exception("job id=%s: the worker failed while running it", job.pk)
-        finally:
-            self._free(slot, job)
+        limit = self.config.max_jobs_per_child
+        if limit and self.processed >= limit:
+            self.recycle = True
 
-    def _free(self, slot: int, job: Job) -> None:
+    def _free(self, slot: int, unit: list[Job]) -> None:
         with self.lock:
-            if self.inflight.get(slot) is job:
+            if self.inflight.get(slot) is unit:
                 del self.inflight[slot]
                 self.slots.free(slot)
                 self.free_slots.append(slot)
@@ -227,7 +240,7 @@ class Child:
     def running_jobs(self) -> list[tuple[int, int]]:
         """Return (job id, attempt) of every job this child runs now."""
         with self.lock:
-            return [(job.pk, job.attempts) for job in self.inflight.values()]
+            return [(job.pk, job.attempts) for unit in self.inflight.values() for job in unit]
 
     # -- timeouts with --threads > 1 ------------------------------------------
     def _check_overruns(self) -> None:
@@ -242,22 +255,22 @@ class Child:
                 continue
             slot = state.index
             with self.lock:
-                job = self.inflight.get(slot)
-            if job is None:
+                unit = self.inflight.get(slot)
+            if unit is None:
                 continue
             if slot not in self.interrupted and slot in self.thread_of:
                 self.interrupted.add(slot)
                 interrupt_thread(self.thread_of[slot])
             elif now > state.deadline + self.config.kill_grace:
-                outcome = Outcome.lost(
-                    "timeout", job.started_at, f"ran past its timeout of {job.timeout}s"
+                message = f"ran past its timeout of {unit[0].timeout}s"
+                self._record(
+                    unit, [Outcome.lost("timeout", job.started_at, message) for job in unit]
                 )
-                call_with_reconnect(functools.partial(apply_outcome, job, outcome), self.tracker)
                 with self.lock:
                     del self.inflight[slot]
                     self.slots.free(slot)
                 self.recycle = True
-                logger.error("job id=%s overran its timeout; recycling this child", job.pk)
+                logger.error("job id=%s overran its timeout; recycling this child", unit[0].pk)
 
     def _on_beat(self, stop_requested: bool, rss_mb: float) -> None:
         if stop_requested:

@@ -1,28 +1,72 @@
-"""Claim runnable jobs for this worker through the database's dialect."""
+"""Claim work for this worker: single jobs, and whole batches of batch tasks."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.utils import timezone
 
+from .. import registry
 from ..db import Dialect
 from ..models import Job
+from ..protection.batching import batch_readiness
+from ..protection.gates import GateKeeper
 from .config import WorkerConfig
 
 
 class Claimer:
-    """Knows who claims (worker id), what (queues) and for how long (lease)."""
+    """Knows who claims (worker id), what (queues), for how long (lease), and the gates."""
 
     def __init__(self, dialect: Dialect, worker_id: int, config: WorkerConfig) -> None:
         self.dialect = dialect
         self.worker_id = worker_id
         self.config = config
+        self.gates = GateKeeper()
 
-    def claim(self, limit: int) -> list[Job]:
-        """Return up to ``limit`` jobs now marked running for this worker."""
+    def claim(self, free_slots: int) -> list[list[Job]]:
+        """Return units of work now marked running: ``[job]``, or a batch of one task's jobs."""
+        now = timezone.now()
+        if not GateKeeper.active():
+            return [[job] for job in self._claim(free_slots, now)]
+        queues = list(self.config.queues)
+        units: list[list[Job]] = []
+        ready, waiting = batch_readiness(queues, now)
+        for task in ready:
+            if free_slots == 0:
+                break
+            size = registry.lookup(task).batch_size or 1
+            where = self.gates.exclusions(now).claim_filter(only_task=task)
+            batch = self._claim(size, now, where=where)
+            if batch:
+                units.append(batch)
+                free_slots -= 1
+        if free_slots:
+            skip = [*ready, *waiting]
+            where = self.gates.exclusions(now, skip).claim_filter()
+            units.extend([job] for job in self._claim(free_slots, now, where=where))
+        return units
+
+    def _claim(self, limit: int, now: datetime, **options: object) -> list[Job]:
         return self.dialect.claim(
             worker_id=self.worker_id,
             queues=self.config.queues,
             limit=limit,
             lease_seconds=self.config.lease_seconds,
-            now=timezone.now(),
+            now=now,
+            admit=self.gates.admit if GateKeeper.active() else None,
+            **options,  # type: ignore[arg-type]
         )
+
+    def runnable_left(self) -> bool:
+        """True while a job that may start now is queued (held-back jobs do not count)."""
+        now = timezone.now()
+        runnable = Job.objects.runnable(now).in_queues(list(self.config.queues))
+        if GateKeeper.active():
+            runnable = runnable.filter(self.gates.exclusions(now).q())
+        return runnable.exists()
+
+    def next_change(self) -> datetime | None:
+        """When a held-back key may run again (an open breaker's reset, a rate window)."""
+        if not GateKeeper.active():
+            return None
+        return self.gates.exclusions(timezone.now()).next_change

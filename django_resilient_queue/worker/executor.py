@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import traceback as tb
 from dataclasses import dataclass
 from datetime import datetime
@@ -12,6 +13,7 @@ from django.utils import timezone
 
 from .. import registry
 from ..context import JobContext
+from ..definition import JobDefinition
 from ..exceptions import Discard, RetryLater, UnknownTask
 from ..failures import FailureCategory, classify
 from ..models import Job
@@ -36,6 +38,7 @@ class Outcome:
     retry_delay: float | None = None
     no_retry: bool = False
     reason: str = ""
+    split: bool = False  # a failed batch: each item goes back to run alone
 
     @classmethod
     def from_exception(
@@ -67,6 +70,62 @@ class Outcome:
         )
 
 
+def _call(
+    definition: JobDefinition, args: list[Any], kwargs: dict[str, Any], deadline: float
+) -> Any:
+    if definition.is_async:
+        remaining = max(0.001, deadline - timezone.now().timestamp())
+        coroutine = definition.func(*args, **kwargs)
+        return asyncio.run(asyncio.wait_for(coroutine, timeout=remaining))
+    return definition.func(*args, **kwargs)
+
+
+def execute_unit(unit: list[Job], deadline: float) -> list[Outcome]:
+    """Run one job, or one batch, and return an Outcome per job."""
+    first = unit[0]
+    if registry.is_registered(first.task) and registry.lookup(first.task).is_batch:
+        return execute_batch(unit, deadline)
+    return [execute(first, deadline)]
+
+
+def execute_batch(unit: list[Job], deadline: float) -> list[Outcome]:
+    """Call a batch function once with every job's argument; split the batch if it fails."""
+    definition = registry.lookup(unit[0].task)
+    started_at = timezone.now()
+    try:
+        with soft_timeout(deadline):
+            items = [decode_arguments(job.args, {})[0][0] for job in unit]
+            result = _call(definition, [items], {}, deadline)
+    except (TimeoutError, SoftTimeout):
+        failed = Outcome.lost(
+            "timeout", started_at, f"the batch ran past its timeout of {unit[0].timeout}s"
+        )
+    except Exception as exc:
+        failed = Outcome.from_exception(
+            exc, started_at=started_at, category=classify(exc, definition.classify)
+        )
+    else:
+        finished_at = timezone.now()
+        per_item = (
+            result
+            if isinstance(result, list) and len(result) == len(unit)
+            else [result] * len(unit)
+        )
+        return [
+            Outcome(
+                kind="succeeded",
+                started_at=started_at,
+                finished_at=finished_at,
+                result=encode_result(r),
+            )
+            for r in per_item
+        ]
+    if len(unit) == 1:
+        return [failed]
+    reason = f"a batch of {len(unit)} failed ({failed.error_type}); each item is retried alone"
+    return [dataclasses.replace(failed, kind="released", split=True, reason=reason) for _ in unit]
+
+
 def execute(job: Job, deadline: float) -> Outcome:
     """Run ``job`` until it returns, raises, or passes ``deadline`` (epoch seconds)."""
     started_at = timezone.now()
@@ -85,12 +144,7 @@ def execute(job: Job, deadline: float) -> Outcome:
             args, kwargs = decode_arguments(job.args, job.kwargs)
             if definition.takes_context:
                 args.insert(0, JobContext(job=job, attempt=job.attempts))
-            if definition.is_async:
-                remaining = max(0.001, deadline - timezone.now().timestamp())
-                coroutine = definition.func(*args, **kwargs)
-                result = asyncio.run(asyncio.wait_for(coroutine, timeout=remaining))
-            else:
-                result = definition.func(*args, **kwargs)
+            result = _call(definition, args, kwargs, deadline)
     except (TimeoutError, SoftTimeout) as exc:
         if isinstance(exc, asyncio.TimeoutError) and timezone.now().timestamp() < deadline:
             return Outcome.from_exception(

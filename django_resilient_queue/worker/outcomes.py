@@ -11,9 +11,11 @@ from django.db import router, transaction
 from django.db.models import F
 
 from .. import conf, registry
+from ..alerts.store import raise_alert, resolve_alert
 from ..definition import JobDefinition
 from ..failures import FailureCategory, policy_for
 from ..models import Attempt, AttemptOutcome, Job, JobStatus
+from ..protection import breaker, limits
 from ..services.callbacks import enqueue_callback
 from ..services.deadletters import create_dead_letter
 from .executor import Outcome
@@ -83,6 +85,36 @@ def _callback_payload(job: Job, outcome: Outcome, status: str) -> dict[str, Any]
     }
 
 
+def release_gates(job: Job, definition: JobDefinition | None, outcome: Outcome) -> None:
+    """The run ended: free its concurrency place and tell its breaker (same transaction)."""
+    if job.concurrency_key:
+        limits.release_concurrency(job.concurrency_key)
+    config = definition.breaker_config if definition else None
+    if not job.breaker_key or config is None:
+        return
+    if outcome.kind in ("released", "abandoned"):
+        breaker.unadmit(job.breaker_key)  # says nothing about the dependency
+        return
+    change = breaker.record(
+        job.breaker_key,
+        config,
+        succeeded=outcome.kind == "succeeded",
+        category=outcome.category,
+        now=outcome.finished_at,
+    )
+    fingerprint = f"BREAKER_OPEN:{job.breaker_key}"
+    if change == "opened":
+        raise_alert(
+            "BREAKER_OPEN",
+            "high",
+            f"Circuit breaker {job.breaker_key!r} opened: its jobs wait in the queue.",
+            fingerprint=fingerprint,
+            context={"key": job.breaker_key, "task": job.task},
+        )
+    elif change == "closed":
+        resolve_alert(fingerprint)
+
+
 def apply_outcome(job: Job, outcome: Outcome) -> bool:
     """Write ``outcome``; return False (writing nothing) when this run lost the job."""
     definition = registry.lookup(job.task) if registry.is_registered(job.task) else None
@@ -101,6 +133,7 @@ def apply_outcome(job: Job, outcome: Outcome) -> bool:
             ):
                 return False
             _attempt(job, outcome, AttemptOutcome.SUCCEEDED).save(using=alias)
+            release_gates(job, definition, outcome)
             if definition and definition.on_success:
                 enqueue_callback(
                     definition.on_success, _callback_payload(job, outcome, "succeeded")
@@ -108,15 +141,18 @@ def apply_outcome(job: Job, outcome: Outcome) -> bool:
             return True
         if outcome.kind == "released":
             # A graceful stop never uses an attempt.
+            changes: dict[str, Any] = {"solo": True} if outcome.split else {}
             if not fence.update(
                 status=JobStatus.QUEUED,
                 attempts=F("attempts") - 1,
                 lease_expires_at=None,
                 worker_id=None,
                 run_after=now,
+                **changes,
             ):
                 return False
             _attempt(job, outcome, AttemptOutcome.RELEASED).save(using=alias)
+            release_gates(job, definition, outcome)
             return True
         if outcome.kind == "abandoned":
             return _apply_abandoned(job, outcome, fence, alias)
@@ -142,6 +178,7 @@ def _apply_failure(
         return False
     attempt = _attempt(job, outcome, kind)
     attempt.save(using=alias)
+    release_gates(job, definition, outcome)
     if not decision.retry:
         create_dead_letter(job, attempt, reason=decision.reason or outcome.reason, using=alias)
         if definition and definition.on_failure:
@@ -179,7 +216,11 @@ def _apply_abandoned(job: Job, outcome: Outcome, fence: Any, alias: str) -> bool
         return False
     attempt = _attempt(job, outcome, AttemptOutcome.ABANDONED)
     attempt.save(using=alias)
+    definition = registry.lookup(job.task) if registry.is_registered(job.task) else None
+    release_gates(job, definition, outcome)
     if stalls >= conf.max_stalls():
         create_dead_letter(job, attempt, reason="worker lost", using=alias)
+        if definition and definition.on_failure:
+            enqueue_callback(definition.on_failure, _callback_payload(job, outcome, "failed"))
     logger.warning("job id=%s task=%s abandoned (stall %s)", job.pk, job.task, stalls)
     return True

@@ -1,0 +1,5 @@
+"""Code shared by the benchmark runner and the engine adapters.
+
+Only the standard library and psutil: every adapter imports it from its own
+virtual environment.
+"""

@@ -1,0 +1,1 @@
+"""Protection under load and failure: breakers, limits, aging, backpressure, batching."""

@@ -1,0 +1,119 @@
+"""Backpressure per queue: defer enqueues above a fill level, refuse them above another.
+
+Depth is read cheaply: far below the thresholds a cached estimate (refreshed every
+ESTIMATE_TTL seconds and counted forward with our own enqueues) is enough; near them
+the depth is counted exactly, but never past ``max_depth`` (a bounded COUNT over the
+partial index of queued rows).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from ..exceptions import QueueFull
+from ..models import Job, JobStatus
+from ..priority import Priority
+
+logger = logging.getLogger("django_resilient_queue.backpressure")
+
+ESTIMATE_TTL = 2.0
+SAFE_FILL = 0.6
+ALERT_EVERY = 30.0
+
+
+@dataclass(frozen=True)
+class QueueLimits:
+    """The backpressure options of one queue (``QUEUES[name]``)."""
+
+    max_depth: int
+    backpressure_threshold: float = 0.8
+    emergency_threshold: float = 0.95
+    max_defer: float = 60.0
+
+    @classmethod
+    def from_options(cls, options: Any) -> QueueLimits | None:
+        """Return the limits of a ``QUEUES`` entry, or None when it sets no max_depth."""
+        depth = options.get("max_depth") if options else None
+        if not depth:
+            return None
+        return cls(
+            max_depth=int(depth),
+            backpressure_threshold=float(options.get("backpressure_threshold", 0.8)),
+            emergency_threshold=float(options.get("emergency_threshold", 0.95)),
+            max_defer=float(options.get("max_defer", 60.0)),
+        )
+
+
+_estimates: dict[str, tuple[float, int]] = {}
+_alerted: dict[str, float] = {}
+_lock = threading.Lock()
+
+
+def current_depth(queue: str, limits: QueueLimits) -> int:
+    """Return the queued depth, exact when it matters, never counting past max_depth."""
+    now = time.monotonic()
+    with _lock:
+        taken_at, estimate = _estimates.get(queue, (0.0, 0))
+    if now - taken_at < ESTIMATE_TTL and estimate < limits.max_depth * SAFE_FILL:
+        return estimate
+    depth = len(
+        Job.objects.filter(queue=queue, status=JobStatus.QUEUED).values_list("pk", flat=True)[
+            : limits.max_depth + 1
+        ]
+    )
+    with _lock:
+        _estimates[queue] = (now, depth)
+    return depth
+
+
+def note_enqueued(queue: str, count: int) -> None:
+    """Count our own enqueues into the cached estimate."""
+    with _lock:
+        if queue in _estimates:
+            taken_at, estimate = _estimates[queue]
+            _estimates[queue] = (taken_at, estimate + count)
+
+
+def check(queue: str, priority: int, limits: QueueLimits, ahead: int = 0) -> timedelta | None:
+    """Return a deferral for an enqueue into ``queue``, None to enqueue now, or raise QueueFull.
+
+    ``ahead`` counts the jobs of the same bulk enqueue that go in before this one.
+    """
+    if priority >= Priority.HIGH:
+        return None
+    depth = current_depth(queue, limits) + ahead
+    fill = depth / limits.max_depth
+    if fill < limits.backpressure_threshold:
+        return None
+    _raise_depth_alert(queue, depth, limits)
+    if fill >= limits.emergency_threshold:
+        raise QueueFull(
+            f"queue {queue!r} holds {depth} of at most {limits.max_depth} jobs; "
+            f"enqueues below Priority.HIGH are refused above {limits.emergency_threshold:.0%}"
+        )
+    span = max(1e-9, limits.emergency_threshold - limits.backpressure_threshold)
+    share = (fill - limits.backpressure_threshold) / span
+    return timedelta(seconds=max(1.0, share * limits.max_defer))
+
+
+def _raise_depth_alert(queue: str, depth: int, limits: QueueLimits) -> None:
+    now = time.monotonic()
+    with _lock:
+        if now - _alerted.get(queue, 0.0) < ALERT_EVERY:
+            return
+        _alerted[queue] = now
+    from ..alerts.store import raise_alert
+
+    raise_alert(
+        "QUEUE_DEPTH_HIGH",
+        "high",
+        f"Queue {queue!r} holds {depth} of at most {limits.max_depth} jobs; "
+        "low-priority enqueues are deferred.",
+        fingerprint=f"QUEUE_DEPTH_HIGH:{queue}",
+        context={"queue": queue, "depth": depth, "max_depth": limits.max_depth},
+    )
