@@ -106,20 +106,40 @@ class JobDefinition:
         """True when workers call the function with a list of arguments."""
         return bool(self.batch_size)
 
-    def gate_keys(
-        self, args: Sequence[Any], kwargs: dict[str, Any]
-    ) -> dict[str, str | None]:
+    def named_arguments(self, args: Sequence[Any], kwargs: dict[str, Any]) -> dict[str, Any]:
+        """Return the call's arguments by parameter name (key and timeout callables get these)."""
+        try:
+            signature = inspect.signature(self.func)
+        except (TypeError, ValueError):
+            return dict(kwargs)
+        leading = (None,) if self.takes_context else ()
+        try:
+            bound = signature.bind(*leading, *args, **kwargs)
+        except TypeError as exc:
+            raise TypeError(f"{self.name}: {exc}") from None
+        bound.apply_defaults()
+        named = dict(bound.arguments)
+        if self.takes_context:
+            named.pop(next(iter(signature.parameters)))
+        for parameter in signature.parameters.values():
+            if parameter.kind is inspect.Parameter.VAR_KEYWORD:
+                named.update(named.pop(parameter.name, {}))
+        return named
+
+    def gate_keys(self, args: Sequence[Any], kwargs: dict[str, Any]) -> dict[str, str | None]:
         """Return the breaker, concurrency and rate keys of one call (None when not gated)."""
+
+        named = self.named_arguments(args, kwargs)
 
         def scoped(key_func: Callable[..., Any] | None) -> str:
             if key_func is None:
                 return self.name
-            return f"{self.name}:{key_func(*args, **kwargs)}"[:255]
+            return f"{self.name}:{key_func(**named)}"[:255]
 
         breaker_key: str | None = None
         if self.breaker_config is not None:
             if callable(self.breaker_key):
-                breaker_key = str(self.breaker_key(*args, **kwargs))[:255]
+                breaker_key = str(self.breaker_key(**named))[:255]
             else:
                 breaker_key = self.breaker_key or self.name
         return {

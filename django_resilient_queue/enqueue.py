@@ -39,7 +39,7 @@ def _resolve_timeout(
 ) -> float:
     value = definition.timeout
     if callable(value) and not isinstance(value, timedelta):
-        value = value(*args, **kwargs)
+        value = value(**definition.named_arguments(args, kwargs))
     if value is None:
         return conf.default_timeout()
     seconds = value.total_seconds() if isinstance(value, timedelta) else float(value)
@@ -50,7 +50,7 @@ def _resolve_timeout(
 
 def _unique_key(definition: JobDefinition, args: Sequence[Any], kwargs: dict[str, Any]) -> str:
     if definition.unique_key is not None:
-        return str(definition.unique_key(*args, **kwargs))
+        return str(definition.unique_key(**definition.named_arguments(args, kwargs)))
     encoded = encode_arguments(definition.name, args, kwargs)
     return json.dumps(encoded, sort_keys=True, separators=(",", ":"))
 

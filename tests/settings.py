@@ -62,12 +62,18 @@ TEMPLATES = [
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 RESILIENT_QUEUE: dict[str, object] = {
-    "JOB_MODULES": ["tests.jobs", "tests.jobs_unique"],
+    "JOB_MODULES": ["tests.jobs", "tests.jobs_unique", "tests.jobs_protection"],
     "MAX_STALLS": int(os.environ.get("RESILIENT_QUEUE_MAX_STALLS", "3")),
+    # A small queue for the backpressure tests; other queues are unbounded.
+    "QUEUES": {"bounded": {"max_depth": 100}},
     "POLL_INTERVAL": float(os.environ.get("RESILIENT_QUEUE_POLL_INTERVAL", "0.2")),
     "LEASE_SECONDS": float(os.environ.get("RESILIENT_QUEUE_LEASE_SECONDS", "60")),
     "HEARTBEAT_SECONDS": float(os.environ.get("RESILIENT_QUEUE_HEARTBEAT_SECONDS", "10")),
 }
+
+if os.environ.get("RESILIENT_QUEUE_AGING"):
+    interval, step = os.environ["RESILIENT_QUEUE_AGING"].split(",")
+    RESILIENT_QUEUE["PRIORITY_AGING"] = {"interval": float(interval), "step": int(step)}
 
 if os.environ.get("RESILIENT_QUEUE_FAST_RETRIES"):
     # Acceptance tests keep each category's number of attempts but not its long delays.

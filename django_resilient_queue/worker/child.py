@@ -31,6 +31,7 @@ from .wakeup import PostgresListener
 logger = logging.getLogger("django_resilient_queue.worker")
 
 EXIT_RECYCLE = 3
+EXIT_STOP_REQUESTED = 4  # an operator asked (Worker.stop_requested): stop the whole runworkers
 WAIT_SLICE = 0.25
 
 
@@ -46,6 +47,7 @@ class Child:
         self.supervisor_pid = supervisor_pid
         self.stopping = False  # set by SIGTERM (a flag only: the loop acts on it)
         self.recycle = False
+        self.stop_requested = False
         self.wake = threading.Event()
         self.stop_threads = threading.Event()
         self.lock = threading.Lock()
@@ -96,6 +98,8 @@ class Child:
             if pool is not None:
                 pool.shutdown(wait=False, cancel_futures=True)
             self._unregister()
+        if self.stop_requested:
+            return EXIT_STOP_REQUESTED
         return EXIT_RECYCLE if self.recycle else 0
 
     def _register(self) -> Worker:
@@ -274,6 +278,7 @@ class Child:
 
     def _on_beat(self, stop_requested: bool, rss_mb: float) -> None:
         if stop_requested:
+            self.stop_requested = True
             self.stopping = True
         if self.config.max_memory_mb and rss_mb > self.config.max_memory_mb:
             logger.warning("worker uses %.0f MB > --max-memory-mb; recycling", rss_mb)

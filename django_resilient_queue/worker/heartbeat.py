@@ -20,12 +20,12 @@ from .dbretry import CONNECTION_ERRORS, OutageTracker, drop_connections
 logger = logging.getLogger("django_resilient_queue.worker")
 
 
-def renew_leases(running: list[tuple[int, int]], worker_id: int, lease_seconds: float) -> int:
-    """Push back the lease of every (job id, attempt) this worker still owns."""
+def renew_leases(running: list[tuple[int, int]], lease_seconds: float) -> int:
+    """Push back the lease of every run (job id, attempt) that is still running."""
     if not running:
         return 0
     owned = reduce(or_, (Q(pk=job_id, attempts=attempt) for job_id, attempt in running))
-    return Job.objects.filter(owned, status=JobStatus.RUNNING, worker_id=worker_id).update(
+    return Job.objects.filter(owned, status=JobStatus.RUNNING).update(
         lease_expires_at=timezone.now() + timedelta(seconds=lease_seconds)
     )
 
@@ -60,7 +60,7 @@ class Heartbeat(threading.Thread):
     def beat(self) -> None:
         """Renew leases and report once."""
         running = self.running()
-        renew_leases(running, self.worker_id, self.lease_seconds)
+        renew_leases(running, self.lease_seconds)
         processed, failed = self.counters()
         rss = self.process.memory_info().rss
         Worker.objects.filter(pk=self.worker_id).update(

@@ -14,10 +14,12 @@ from multiprocessing.process import BaseProcess
 from types import FrameType
 
 from ..alerts.store import raise_alert
-from .child import EXIT_RECYCLE, child_main
+from ..models import WorkerState
+from .child import EXIT_RECYCLE, EXIT_STOP_REQUESTED, child_main
 from .config import WorkerConfig
 from .dbretry import CONNECTION_ERRORS, OutageTracker, drop_connections
-from .reaper import reap_expired_leases, take_back
+from .housekeeping import Housekeeping, mark_worker_gone
+from .reaper import take_back
 from .slots import Slots
 
 logger = logging.getLogger("django_resilient_queue.supervisor")
@@ -58,7 +60,7 @@ class Supervisor:
         self.signals = 0  # SIGTERM/SIGINT received (handlers only count)
         self.pending: list[PendingWrite] = []
         self.tracker = OutageTracker(f"supervisor pid={os.getpid()}")
-        self.next_reap = 0.0
+        self.housekeeping = Housekeeping(config, self._running_runs, self.tracker)
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         self.signals += 1
@@ -101,7 +103,7 @@ class Supervisor:
                 return 0
             else:
                 self._kill_overruns()
-                self._housekeeping()
+                self.housekeeping.tick()
             self._wait()
 
     # -- children ----------------------------------------------------------------
@@ -119,6 +121,12 @@ class Supervisor:
         process.start()
         child.process = process
         logger.info("started worker child %s pid=%s", child.number, process.pid)
+
+    def _running_runs(self) -> list[tuple[int, int]]:
+        """(job id, attempt) of every job a live child runs now, from the shared slots."""
+        return [
+            (state.job_id, state.attempt) for child in self._alive() for state in child.slots.busy()
+        ]
 
     def _alive(self) -> list[ChildHandle]:
         return [c for c in self.children if c.process is not None and c.process.is_alive()]
@@ -150,13 +158,19 @@ class Supervisor:
             process.join()
             code = process.exitcode
             self._take_back_slots(child, code)
+            self._forget_worker(process.pid, code)
+            if code == EXIT_STOP_REQUESTED and not stopping:
+                logger.warning("a graceful stop was requested for this runworkers; stopping")
+                self.signals = max(self.signals, 1)
+                child.done = True
+                continue
             if stopping:
                 child.done = True
                 continue
             if code == 0 and self.config.burst:
                 child.done = True
                 continue
-            if code not in (0, EXIT_RECYCLE):
+            if code not in (0, EXIT_RECYCLE, EXIT_STOP_REQUESTED):
                 self._report_crash(child, code)
             self._start(child)
         self._flush_pending()
@@ -171,6 +185,15 @@ class Supervisor:
                 kind, message = "abandoned", f"its worker process exited with code {code}"
             self.pending.append(PendingWrite(state.job_id, state.attempt, kind, message))
         child.slots.clear()
+
+    def _forget_worker(self, pid: int | None, code: int | None) -> None:
+        """A child that did not exit cleanly cannot mark its Worker row: do it for it."""
+        if code in (0, EXIT_RECYCLE, EXIT_STOP_REQUESTED):
+            return
+        try:
+            mark_worker_gone(pid, WorkerState.LOST)
+        except CONNECTION_ERRORS:
+            drop_connections()
 
     def _report_crash(self, child: ChildHandle, code: int | None) -> None:
         if any(child.timed_out):
@@ -236,18 +259,3 @@ class Supervisor:
                 drop_connections()
                 still.append(write)
         self.pending = still
-
-    def _housekeeping(self) -> None:
-        """Periodic work shared through the database: the reaper (any number may run)."""
-        now = time.monotonic()
-        if now < self.next_reap:
-            return
-        self.next_reap = now + max(0.5, min(5.0, self.config.lease_seconds / 4))
-        try:
-            reap_expired_leases()
-            self.tracker.back()
-        except CONNECTION_ERRORS:
-            self.tracker.lost()
-            drop_connections()
-        except Exception:
-            logger.exception("reaper failed")

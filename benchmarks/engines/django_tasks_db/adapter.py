@@ -1,0 +1,169 @@
+"""Adapter for Django's Tasks framework with the django-tasks-db backend (own venv).
+
+enqueue: ``noop.enqueue()`` per job (autocommit); the framework has no bulk
+enqueue API. drain: N ``manage.py db_worker --batch --no-startup-delay``
+processes (one task at a time each, the backend's unit of concurrency).
+latency: one idle ``db_worker`` at its default polling ``--interval`` (1 s).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+BENCH = HERE.parent.parent
+sys.path[:0] = [str(BENCH), str(HERE)]
+
+from harness.common import (  # noqa: E402
+    LATENCY_FILE_ENV,
+    Finished,
+    adapter_parser,
+    copy_row_sql,
+    log,
+    main_guard,
+    run_drain,
+    run_latency,
+    start_process,
+    timed,
+    workdir,
+)
+
+
+def setup_django(db_url: str) -> None:
+    os.environ["BENCH_DATABASE_URL"] = db_url
+    os.environ["DJANGO_SETTINGS_MODULE"] = "dtdb_settings"
+    import django
+
+    django.setup()
+
+
+def worker_env(db_url: str, extra: dict[str, str] | None = None) -> dict[str, str]:
+    return {
+        "BENCH_DATABASE_URL": db_url,
+        "DJANGO_SETTINGS_MODULE": "dtdb_settings",
+        "PYTHONPATH": os.pathsep.join([str(BENCH), str(HERE), os.environ.get("PYTHONPATH", "")]),
+        **(extra or {}),
+    }
+
+
+def copy_rows(template_id: Any, copies: int, overrides: dict[str, str]) -> None:
+    """``copies`` copies of one row, new primary keys, in one INSERT ... SELECT."""
+    from django.db import connection
+    from django_tasks_db.models import DBTaskResult
+
+    if copies <= 0:
+        return
+    qn = connection.ops.quote_name
+    columns = [qn(f.column) for f in DBTaskResult._meta.concrete_fields]
+    overrides = {qn("id"): "gen_random_uuid()", **overrides}
+    sql = copy_row_sql(
+        connection.vendor, qn(DBTaskResult._meta.db_table), columns, copies, "t.id = %s", overrides
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [template_id])
+
+
+def main() -> dict[str, Any] | None:
+    args = adapter_parser(__doc__ or "").parse_args()
+    setup_django(args.db_url)
+    import dtdb_tasks
+    from django.core.management import call_command
+    from django.db import connection
+    from django.db.models import Count, Max, Min
+    from django.tasks import TaskResultStatus
+    from django_tasks_db.models import DBTaskResult
+
+    work = workdir(args)
+    if args.action == "prepare":
+        call_command("migrate", verbosity=0, interactive=False)
+        return None
+
+    noop, record = dtdb_tasks.noop, dtdb_tasks.record
+    if args.action == "enqueue":
+        if args.mode == "bulk":
+            return {"status": "n/a", "reason": "Django's Tasks framework has no bulk enqueue"}
+
+        def go() -> None:
+            for _ in range(args.jobs):
+                noop.enqueue()
+
+        seconds = timed(go)
+        queued = DBTaskResult.objects.filter(status=TaskResultStatus.READY).count()
+        if queued != args.jobs:
+            raise RuntimeError(f"{queued} tasks ready, expected {args.jobs}")
+        return {"jobs": args.jobs, "seconds": seconds, "jobs_per_second": args.jobs / seconds}
+
+    if args.action == "drain":
+        if args.history:
+            log(f"adding {args.history} finished rows")
+            first = noop.enqueue()
+            DBTaskResult.objects.filter(id=first.id).update(
+                task_path="benchmarks.history", status=TaskResultStatus.SUCCESSFUL
+            )
+            DBTaskResult.objects.filter(id=first.id).update(
+                started_at=connection.ops.adapt_datetimefield_value
+                and DBTaskResult.objects.get(id=first.id).enqueued_at,
+                finished_at=DBTaskResult.objects.get(id=first.id).enqueued_at,
+            )
+            copy_rows(first.id, args.history - 1, {})
+        log(f"queueing {args.jobs} tasks")
+        template = noop.enqueue()
+        copy_rows(template.id, args.jobs - 1, {})
+        with connection.cursor() as cursor:
+            cursor.execute(f"VACUUM ANALYZE {DBTaskResult._meta.db_table}")
+        connection.close()
+        logs = [work / f"worker-{os.getpid()}-{n}.log" for n in range(args.concurrency)]
+        cmd = [sys.executable, "-m", "django", "db_worker", "--batch", "--no-startup-delay"]
+        cmd += ["--verbosity", "0"]
+
+        def launch() -> list[Any]:
+            env = worker_env(args.db_url)
+            return [start_process(cmd, env=env, log_path=path) for path in logs]
+
+        def finished() -> Finished:
+            agg = DBTaskResult.objects.filter(
+                task_path=noop.module_path, status=TaskResultStatus.SUCCESSFUL
+            ).aggregate(count=Count("id"), last=Max("finished_at"), first=Min("started_at"))
+            connection.close()
+            return Finished(
+                agg["count"],
+                agg["last"].timestamp() if agg["last"] else None,
+                agg["first"].timestamp() if agg["first"] else None,
+            )
+
+        return run_drain(
+            jobs=args.jobs,
+            launch=launch,
+            finished=finished,
+            exits_when_done=True,
+            timeout=args.timeout,
+            logs=logs,
+            db_url=args.db_url,
+        )
+
+    if args.action == "latency":
+        latency_file = work / f"latency-{os.getpid()}.txt"
+        logs = [work / f"worker-{os.getpid()}.log"]
+        cmd = [sys.executable, "-m", "django", "db_worker", "--verbosity", "0"]
+        env = worker_env(args.db_url, {LATENCY_FILE_ENV: str(latency_file)})
+
+        def launch() -> list[Any]:
+            return [start_process(cmd, env=env, log_path=logs[0])]
+
+        return run_latency(
+            jobs=args.jobs,
+            interval=args.interval,
+            launch=launch,
+            enqueue=lambda t: record.enqueue(t),
+            latency_file=latency_file,
+            timeout=args.timeout,
+            logs=logs,
+        )
+    raise SystemExit(f"unknown action {args.action}")
+
+
+if __name__ == "__main__":
+    main_guard(main)

@@ -1,0 +1,211 @@
+"""Adapter for django-resilient-queue (runs in the project's own virtual environment).
+
+enqueue: ``noop.enqueue()`` per job (autocommit: one transaction each) or
+``noop.enqueue_many()``; drain: ``manage.py runworkers --burst --processes N``
+(one thread per process); latency: one idle ``runworkers --processes 1``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+BENCH = HERE.parent.parent
+sys.path[:0] = [str(BENCH), str(HERE)]
+
+from harness.common import (  # noqa: E402
+    LATENCY_FILE_ENV,
+    Finished,
+    adapter_parser,
+    copy_row_sql,
+    log,
+    main_guard,
+    parse_url,
+    run_drain,
+    run_latency,
+    start_process,
+    timed,
+    workdir,
+)
+
+CHUNK = 10_000
+
+
+def setup_django(db_url: str) -> None:
+    os.environ["BENCH_DATABASE_URL"] = db_url
+    os.environ["DJANGO_SETTINGS_MODULE"] = "ours_settings"
+    import django
+
+    django.setup()
+
+
+def worker_env(db_url: str, extra: dict[str, str] | None = None) -> dict[str, str]:
+    return {
+        "BENCH_DATABASE_URL": db_url,
+        "DJANGO_SETTINGS_MODULE": "ours_settings",
+        "PYTHONPATH": os.pathsep.join([str(BENCH), str(HERE), os.environ.get("PYTHONPATH", "")]),
+        **(extra or {}),
+    }
+
+
+def jobs_module(protected: bool) -> tuple[Any, Any]:
+    import ours_jobs
+
+    if protected:
+        return ours_jobs.noop_protected, ours_jobs.record_protected
+    return ours_jobs.noop, ours_jobs.record
+
+
+def add_history(rows: int) -> None:
+    """Add ``rows`` succeeded jobs with one INSERT ... SELECT over a generated series."""
+    from django.db import connection
+    from django.utils import timezone
+
+    from django_resilient_queue.models import Job
+
+    now = timezone.now()
+    template = Job.objects.create(
+        task="benchmarks.history",
+        status="succeeded",
+        attempts=1,
+        result=None,
+        created_at=now,
+        run_after=now,
+        first_started_at=now,
+        started_at=now,
+        finished_at=now,
+    )
+    columns = [
+        connection.ops.quote_name(f.column) for f in Job._meta.concrete_fields if not f.primary_key
+    ]
+    sql = copy_row_sql(
+        connection.vendor,
+        connection.ops.quote_name(Job._meta.db_table),
+        columns,
+        rows - 1,
+        where="t.id = %s",
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [template.pk])
+
+
+def analyze() -> None:
+    """Fresh planner statistics after a bulk load (what autovacuum would soon do)."""
+    from django.db import connection
+
+    from django_resilient_queue.models import Job
+
+    table = connection.ops.quote_name(Job._meta.db_table)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(f"VACUUM ANALYZE {table}")
+        elif connection.vendor == "mysql":
+            cursor.execute(f"ANALYZE TABLE {table}")
+            cursor.fetchall()
+        else:
+            cursor.execute("ANALYZE")
+
+
+def main() -> None:
+    args = adapter_parser(__doc__ or "").parse_args()
+    setup_django(args.db_url)
+    from django.core.management import call_command
+    from django.db import connection
+    from django.db.models import Count, Max, Min
+
+    from django_resilient_queue.models import Job
+
+    work = workdir(args)
+    if args.action == "prepare":
+        call_command("migrate", verbosity=0, interactive=False)
+        return None
+
+    import ours_jobs
+
+    if args.protected and ours_jobs.PROTECTION_ERROR:
+        return {"status": "not available", "reason": ours_jobs.PROTECTION_ERROR}
+    noop, record = jobs_module(args.protected)
+
+    if args.action == "enqueue":
+        if args.mode == "single":
+
+            def go() -> None:
+                for _ in range(args.jobs):
+                    noop.enqueue()
+
+        else:
+
+            def go() -> None:
+                noop.enqueue_many([() for _ in range(args.jobs)])
+
+        before = Job.objects.filter(task=noop.name, status="queued").count()
+        seconds = timed(go)
+        queued = Job.objects.filter(task=noop.name, status="queued").count() - before
+        if queued != args.jobs:
+            raise RuntimeError(f"{queued} jobs queued, expected {args.jobs}")
+        return {"jobs": args.jobs, "seconds": seconds, "jobs_per_second": args.jobs / seconds}
+
+    vendor = parse_url(args.db_url).vendor
+    if args.action == "drain":
+        if args.history:
+            log(f"adding {args.history} finished rows")
+            add_history(args.history)
+        log(f"queueing {args.jobs} jobs")
+        for start in range(0, args.jobs, CHUNK):
+            noop.enqueue_many([() for _ in range(min(CHUNK, args.jobs - start))])
+        analyze()
+        connection.close()
+        logs = [work / f"worker-{os.getpid()}.log"]
+        cmd = [sys.executable, "-m", "django", "runworkers", "--burst"]
+        cmd += ["--processes", str(args.concurrency)]
+
+        def launch() -> list[Any]:
+            return [start_process(cmd, env=worker_env(args.db_url), log_path=logs[0])]
+
+        def finished() -> Finished:
+            agg = Job.objects.filter(task=noop.name, status="succeeded").aggregate(
+                count=Count("id"), last=Max("finished_at"), first=Min("started_at")
+            )
+            connection.close()
+            return Finished(
+                agg["count"],
+                agg["last"].timestamp() if agg["last"] else None,
+                agg["first"].timestamp() if agg["first"] else None,
+            )
+
+        return run_drain(
+            jobs=args.jobs,
+            launch=launch,
+            finished=finished,
+            exits_when_done=True,
+            timeout=args.timeout,
+            logs=logs,
+            db_url=args.db_url if vendor == "postgresql" else None,
+        )
+
+    if args.action == "latency":
+        latency_file = work / f"latency-{os.getpid()}.txt"
+        logs = [work / f"worker-{os.getpid()}.log"]
+        cmd = [sys.executable, "-m", "django", "runworkers", "--processes", "1"]
+        env = worker_env(args.db_url, {LATENCY_FILE_ENV: str(latency_file)})
+
+        def launch() -> list[Any]:
+            return [start_process(cmd, env=env, log_path=logs[0])]
+
+        return run_latency(
+            jobs=args.jobs,
+            interval=args.interval,
+            launch=launch,
+            enqueue=lambda t: record.enqueue(t),
+            latency_file=latency_file,
+            timeout=args.timeout,
+            logs=logs,
+        )
+    raise SystemExit(f"unknown action {args.action}")
+
+
+if __name__ == "__main__":
+    main_guard(main)
