@@ -33,12 +33,13 @@ def revert_claim(jobs: list[Job], alias: str) -> None:
     if not jobs:
         return
     Job.objects.using(alias).filter(pk__in=[j.pk for j in jobs]).update(
+        # First: MySQL evaluates SET left to right, so this must read attempts before the
+        # decrement (attempts=1 means this was the job's first claim).
+        first_started_at=Case(When(attempts=1, then=Value(None)), default=F("first_started_at")),
         status=JobStatus.QUEUED,
         attempts=F("attempts") - 1,
         worker_id=None,
         lease_expires_at=None,
-        # SET expressions see the row before the update: attempts=1 means first claim.
-        first_started_at=Case(When(attempts=1, then=Value(None)), default=F("first_started_at")),
     )
 
 

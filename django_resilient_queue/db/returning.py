@@ -59,10 +59,13 @@ class ReturningClaimDialect(Dialect):
         # Without gates the single statement is its own transaction; with them, admission
         # must commit or roll back together with the claim.
         with transaction.atomic(using=alias) if admit is not None else nullcontext():
-            claimed = list(Job.objects.raw(sql, params).using(alias))
+            # RETURNING gives no order: sort into claim order before admission and running.
+            claimed = sorted(
+                Job.objects.raw(sql, params).using(alias),
+                key=lambda job: (-job.priority, job.run_after, job.pk),
+            )
             if admit is not None and claimed:
                 refused = admit(claimed, now)
                 revert_claim(refused, alias)
                 claimed = [j for j in claimed if j not in refused]
-        # RETURNING gives no order; callers run them in claim order.
-        return sorted(claimed, key=lambda job: (-job.priority, job.run_after, job.pk))
+        return claimed

@@ -99,14 +99,12 @@ def main() -> dict[str, Any] | None:
     if args.action == "drain":
         if args.history:
             log(f"adding {args.history} finished rows")
-            first = noop.enqueue()
+            first = DBTaskResult.objects.get(id=noop.enqueue().id)
             DBTaskResult.objects.filter(id=first.id).update(
-                task_path="benchmarks.history", status=TaskResultStatus.SUCCESSFUL
-            )
-            DBTaskResult.objects.filter(id=first.id).update(
-                started_at=connection.ops.adapt_datetimefield_value
-                and DBTaskResult.objects.get(id=first.id).enqueued_at,
-                finished_at=DBTaskResult.objects.get(id=first.id).enqueued_at,
+                task_path="benchmarks.history",
+                status=TaskResultStatus.SUCCESSFUL,
+                started_at=first.enqueued_at,
+                finished_at=first.enqueued_at,
             )
             copy_rows(first.id, args.history - 1, {})
         log(f"queueing {args.jobs} tasks")

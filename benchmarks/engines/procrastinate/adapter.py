@@ -1,0 +1,150 @@
+"""Adapter for procrastinate (own venv): PostgreSQL, psycopg 3, asyncio worker.
+
+enqueue: ``noop.defer()`` per job from synchronous code (the app opened
+synchronously, as a Django view would) or ``noop.batch_defer()``. drain: one
+worker process, ``app.run_worker(concurrency=N, wait=False)``; the tasks are
+``async def``, the worker's native kind. latency: one idle worker
+(LISTEN/NOTIFY, the default).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+BENCH = HERE.parent.parent
+sys.path[:0] = [str(BENCH), str(HERE)]
+
+from harness.common import (  # noqa: E402
+    LATENCY_FILE_ENV,
+    Finished,
+    adapter_parser,
+    log,
+    main_guard,
+    parse_url,
+    run_drain,
+    run_latency,
+    start_process,
+    timed,
+    workdir,
+)
+
+CHUNK = 10_000
+
+
+def sql(db_url: str, query: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+    import psycopg
+
+    with psycopg.connect(parse_url(db_url).conninfo(), autocommit=True) as conn:
+        cursor = conn.execute(query, params or [])
+        return cursor.fetchall() if cursor.description else []
+
+
+def main() -> dict[str, Any] | None:
+    args = adapter_parser(__doc__ or "").parse_args()
+    os.environ["BENCH_DATABASE_URL"] = args.db_url
+    from proc_app import app, noop, record
+
+    work = workdir(args)
+    if args.action == "worker":
+        app.run_worker(concurrency=args.concurrency, wait=not args.burst)
+        return None
+    if args.action == "prepare":
+        with app.open():
+            app.schema_manager.apply_schema()
+        return None
+
+    if args.action == "enqueue":
+        with app.open():
+            if args.mode == "single":
+
+                def go() -> None:
+                    for _ in range(args.jobs):
+                        noop.defer()
+
+            else:
+
+                def go() -> None:
+                    noop.batch_defer(*({} for _ in range(args.jobs)))
+
+            seconds = timed(go)
+        (queued,) = sql(args.db_url, "SELECT count(*) FROM procrastinate_jobs WHERE status='todo'")
+        if queued[0] != args.jobs:
+            raise RuntimeError(f"{queued[0]} jobs todo, expected {args.jobs}")
+        return {"jobs": args.jobs, "seconds": seconds, "jobs_per_second": args.jobs / seconds}
+
+    env = {"BENCH_DATABASE_URL": args.db_url}
+    if args.action == "drain":
+        if args.history:
+            log(f"adding {args.history} finished rows")
+            sql(
+                args.db_url,
+                "INSERT INTO procrastinate_jobs (queue_name, task_name, status, args, attempts) "
+                "SELECT 'default', 'benchmarks.history', 'succeeded', '{}', 1 "
+                "FROM generate_series(1, %s)",
+                [args.history],
+            )
+        log(f"queueing {args.jobs} jobs")
+        with app.open():
+            for start in range(0, args.jobs, CHUNK):
+                noop.batch_defer(*({} for _ in range(min(CHUNK, args.jobs - start))))
+        sql(args.db_url, "VACUUM ANALYZE procrastinate_jobs")
+        sql(args.db_url, "VACUUM ANALYZE procrastinate_events")
+        logs = [work / f"worker-{os.getpid()}.log"]
+        cmd = [sys.executable, __file__, "worker", "--db-url", args.db_url, "--burst"]
+        cmd += ["--concurrency", str(args.concurrency)]
+
+        def launch() -> list[Any]:
+            return [start_process(cmd, env=env, log_path=logs[0])]
+
+        def finished() -> Finished:
+            rows = sql(
+                args.db_url,
+                "SELECT (SELECT count(*) FROM procrastinate_jobs "
+                "        WHERE task_name = 'noop' AND status = 'succeeded'), "
+                "  extract(epoch FROM max(at) FILTER (WHERE type = 'succeeded')), "
+                "  extract(epoch FROM min(at) FILTER (WHERE type = 'started')) "
+                "FROM procrastinate_events",
+            )
+            count, last, first = rows[0]
+            return Finished(
+                count, float(last) if last else None, float(first) if first else None
+            )
+
+        return run_drain(
+            jobs=args.jobs,
+            launch=launch,
+            finished=finished,
+            exits_when_done=True,
+            timeout=args.timeout,
+            logs=logs,
+            db_url=args.db_url,
+        )
+
+    if args.action == "latency":
+        latency_file = work / f"latency-{os.getpid()}.txt"
+        logs = [work / f"worker-{os.getpid()}.log"]
+        cmd = [sys.executable, __file__, "worker", "--db-url", args.db_url, "--concurrency", "1"]
+        env[LATENCY_FILE_ENV] = str(latency_file)
+
+        def launch() -> list[Any]:
+            return [start_process(cmd, env=env, log_path=logs[0])]
+
+        with app.open():
+            return run_latency(
+                jobs=args.jobs,
+                interval=args.interval,
+                launch=launch,
+                enqueue=lambda t: record.defer(t_enqueue=t),
+                latency_file=latency_file,
+                timeout=args.timeout,
+                logs=logs,
+            )
+    raise SystemExit(f"unknown action {args.action}")
+
+
+if __name__ == "__main__":
+    main_guard(main)
