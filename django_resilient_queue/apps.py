@@ -31,5 +31,5 @@ class ResilientQueueConfig(AppConfig):
             try:
                 importlib.import_module(path)
             except ImportError:
-                # Reported as resilient_queue.E007 by `manage.py check`, not a crash here.
+                # Reported as resilient_queue.E008 by `manage.py check`, not a crash here.
                 logger.warning("could not import job module %s", path, exc_info=True)

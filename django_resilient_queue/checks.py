@@ -61,6 +61,15 @@ def _check_policies(raw: Mapping[str, Any]) -> Iterable[CheckMessage]:
     if not isinstance(policies, Mapping):
         yield _error("RESILIENT_QUEUE['FAILURE_POLICIES'] must be a dict.", 6)
         return
+    mapping = raw.get("EXCEPTION_CATEGORIES", {})
+    if not isinstance(mapping, Mapping):
+        yield _error("RESILIENT_QUEUE['EXCEPTION_CATEGORIES'] must be a dict.", 14)
+    else:
+        for path, category in mapping.items():
+            try:
+                coerce_category(category)
+            except ValueError:
+                yield _error(f"EXCEPTION_CATEGORIES[{path!r}]: unknown category {category!r}.", 14)
     for key, value in policies.items():
         try:
             coerce_category(key)

@@ -28,7 +28,7 @@ DEFAULTS: Mapping[str, Any] = {
     "RETENTION": {"succeeded": 7, "failed": 30},
     "ALERTS": {"CHANNELS": [], "RULES": {}, "COOLDOWN": 600},
     "METRICS_TOKEN": None,
-    "CLAIM_BATCH_SIZE": 0,
+    "EXCEPTION_CATEGORIES": {},
 }
 
 
@@ -92,6 +92,12 @@ def failure_policies() -> dict[FailureCategory, Retry]:
     """Return the per-category overrides from ``FAILURE_POLICIES``, keyed by member."""
     value = get("FAILURE_POLICIES") or {}
     return {coerce_category(key): policy for key, policy in value.items()}
+
+
+def exception_categories() -> dict[str, FailureCategory]:
+    """Return ``EXCEPTION_CATEGORIES``: dotted exception class path -> category."""
+    value = get("EXCEPTION_CATEGORIES") or {}
+    return {str(path): coerce_category(category) for path, category in value.items()}
 
 
 def queue_options(name: str) -> Mapping[str, Any]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -18,6 +20,29 @@ class JobContext:
 
     def set_progress(self, percent: float, message: str = "", stage: str = "") -> bool:
         """Record progress on the job row; return False if this run no longer owns the job."""
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return self._write_progress(percent, message, stage)
+        # Inside an async job: the ORM must not run on the event loop's thread.
+        with ThreadPoolExecutor(1) as pool:
+            return pool.submit(self._write_progress_and_close, percent, message, stage).result()
+
+    async def aset_progress(self, percent: float, message: str = "", stage: str = "") -> bool:
+        """Record progress from an async job."""
+        from asgiref.sync import sync_to_async
+
+        return bool(await sync_to_async(self._write_progress)(percent, message, stage))
+
+    def _write_progress_and_close(self, percent: float, message: str, stage: str) -> bool:
+        from django.db import connections
+
+        try:
+            return self._write_progress(percent, message, stage)
+        finally:
+            connections.close_all()  # this thread's own connection; the thread ends now
+
+    def _write_progress(self, percent: float, message: str, stage: str) -> bool:
         if self.job is None:
             return False
         from .models import Job, JobStatus

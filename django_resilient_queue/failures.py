@@ -71,12 +71,22 @@ def builtin_category(exc: BaseException) -> FailureCategory:
     return FailureCategory.UNKNOWN
 
 
-def classify(exc: BaseException, classifier: Classifier | None = None) -> FailureCategory:
-    """Return the category of ``exc``: the job's ``classify=`` first, then the built-in map."""
+def classify(
+    exc: BaseException,
+    classifier: Classifier | None = None,
+    mapping: Mapping[str, FailureCategory] | None = None,
+) -> FailureCategory:
+    """Return the category of ``exc``: the job's ``classify=``, then ``mapping`` (dotted class
+    path -> category, matched along the exception's MRO), then the built-in map."""
     if classifier is not None:
         chosen = classifier(exc)
         if chosen is not None:
             return coerce_category(chosen)
+    if mapping:
+        for klass in type(exc).__mro__:
+            found = mapping.get(f"{klass.__module__}.{klass.__qualname__}")
+            if found is not None:
+                return found
     return builtin_category(exc)
 
 

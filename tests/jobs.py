@@ -202,3 +202,27 @@ def pause_then_record(context, label: str, seconds: float) -> None:
         pid=os.getpid(),
         started_at=time.time(),
     )
+
+
+@job(takes_context=True, timeout=10)
+async def async_progress(context) -> str:
+    """An async job that reports progress both ways."""
+    context.set_progress(40, "sync call from async code")
+    await context.aset_progress(80, "async call", stage="almost")
+    return "done"
+
+
+@job(retry=Retry(max_attempts=3, backoff=Backoff.fixed(42)))
+def retry_later_without_delay() -> None:
+    """RetryLater() with no delay: the job's own backoff decides."""
+    raise RetryLater()
+
+
+class PaymentGatewayDown(Exception):
+    """An exception the project maps to NETWORK in settings."""
+
+
+@job
+def gateway_down() -> None:
+    """Raise an exception the built-in map does not know."""
+    raise PaymentGatewayDown("gateway 503")

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from django.utils import timezone
 
-from .. import registry
+from .. import conf, registry
 from ..context import JobContext
 from ..definition import JobDefinition
 from ..exceptions import Discard, RetryLater, UnknownTask
@@ -35,6 +35,7 @@ class Outcome:
     error_type: str = ""
     error_message: str = ""
     traceback: str = ""
+    retry_requested: bool = False  # RetryLater: retry under the job's own policy
     retry_delay: float | None = None
     no_retry: bool = False
     reason: str = ""
@@ -70,6 +71,10 @@ class Outcome:
         )
 
 
+def _classify(exc: BaseException, definition: JobDefinition) -> FailureCategory:
+    return classify(exc, definition.classify, conf.exception_categories())
+
+
 def _call(
     definition: JobDefinition, args: list[Any], kwargs: dict[str, Any], deadline: float
 ) -> Any:
@@ -102,7 +107,7 @@ def execute_batch(unit: list[Job], deadline: float) -> list[Outcome]:
         )
     except Exception as exc:
         failed = Outcome.from_exception(
-            exc, started_at=started_at, category=classify(exc, definition.classify)
+            exc, started_at=started_at, category=_classify(exc, definition)
         )
     else:
         finished_at = timezone.now()
@@ -148,7 +153,7 @@ def execute(job: Job, deadline: float) -> Outcome:
     except (TimeoutError, SoftTimeout) as exc:
         if isinstance(exc, asyncio.TimeoutError) and timezone.now().timestamp() < deadline:
             return Outcome.from_exception(
-                exc, started_at=started_at, category=classify(exc, definition.classify)
+                exc, started_at=started_at, category=_classify(exc, definition)
             )
         return Outcome.lost("timeout", started_at, f"ran past its timeout of {job.timeout}s")
     except RetryLater as exc:
@@ -156,19 +161,20 @@ def execute(job: Job, deadline: float) -> Outcome:
             exc,
             started_at=started_at,
             category=FailureCategory.UNKNOWN,
-            retry_delay=exc.delay if exc.delay is not None else 0.0,
+            retry_requested=True,
+            retry_delay=exc.delay,
         )
     except Discard as exc:
         return Outcome.from_exception(
             exc,
             started_at=started_at,
-            category=classify(exc, definition.classify),
+            category=_classify(exc, definition),
             no_retry=True,
             reason=f"discarded: {exc}",
         )
     except Exception as exc:
         return Outcome.from_exception(
-            exc, started_at=started_at, category=classify(exc, definition.classify)
+            exc, started_at=started_at, category=_classify(exc, definition)
         )
     return Outcome(
         kind="succeeded",

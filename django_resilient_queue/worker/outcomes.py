@@ -38,13 +38,13 @@ def decide_retry(job: Job, outcome: Outcome, definition: JobDefinition | None) -
         return RetryDecision(False, reason=outcome.reason or "not retryable")
     job_retry = (definition.retry if definition else None) or conf.default_retry()
     category = outcome.category or FailureCategory.UNKNOWN
-    if outcome.retry_delay is not None:
+    if outcome.retry_requested:
         policy = job_retry
     else:
         policy = policy_for(category, job_retry, conf.failure_policies())
     failed_runs = job.attempts - job.stalls
     if failed_runs >= policy.max_attempts:
-        if policy.max_attempts <= 1 and outcome.retry_delay is None:
+        if policy.max_attempts <= 1 and not outcome.retry_requested:
             return RetryDecision(False, reason=f"{category.value} failures are not retried")
         return RetryDecision(False, reason=f"retries exhausted after {failed_runs} failed runs")
     if outcome.retry_delay is not None:

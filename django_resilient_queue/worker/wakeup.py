@@ -32,8 +32,11 @@ class PostgresListener(threading.Thread):
 
     def run(self) -> None:
         """Listen until ``stop`` is set, reconnecting after errors."""
-        import psycopg
-
+        try:
+            import psycopg
+        except ImportError:
+            logger.warning("psycopg 3 is not installed: idle workers poll instead of LISTEN")
+            return
         delay = 0.5
         while not self.stop.is_set():
             try:

@@ -132,3 +132,13 @@ def test_concurrent_enqueuers_of_one_key_create_one_row() -> None:
     assert not errors, errors
     assert len(ids) == 8 and len(set(ids)) == 1
     assert Job.objects.count() == 1
+
+
+def test_key_callables_receive_arguments_by_name() -> None:
+    from tests.jobs_unique import unique_by_user
+
+    first = unique_by_user.enqueue(5)  # positional: the key callable still sees user_id=5
+    assert unique_by_user.enqueue(user_id=5).pk == first.pk
+    with pytest.raises(TypeError, match="unique_by_user"):
+        unique_by_user.enqueue(1, 2, 3)  # does not fit the signature: refused, nothing written
+    assert Job.objects.count() == 1

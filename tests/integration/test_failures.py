@@ -194,3 +194,26 @@ def test_soft_timeout_interrupts_a_busy_loop_in_the_main_thread() -> None:
     row = run_next_for(jobs.busy_loop.enqueue())
     assert outcomes(row) == [(1, "timeout", "TIMEOUT")]
     assert row.status == JobStatus.QUEUED  # TIMEOUT is retried
+
+
+def test_retry_later_without_delay_uses_the_jobs_backoff() -> None:
+    row, delays = run_until_final(jobs.retry_later_without_delay.enqueue())
+    assert [round(d) for d in delays] == [42, 42]
+    assert len(outcomes(row)) == 3
+
+
+def test_settings_map_exceptions_to_categories(settings) -> None:
+    settings.RESILIENT_QUEUE = {
+        **settings.RESILIENT_QUEUE,
+        "EXCEPTION_CATEGORIES": {"tests.jobs.PaymentGatewayDown": "NETWORK"},
+    }
+    row = run_next_for(jobs.gateway_down.enqueue())
+    assert outcomes(row) == [(1, "failed", "NETWORK")]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_async_job_reports_progress() -> None:
+    # Committed data: the progress write runs on another thread, with its own connection.
+    row = run_next_for(jobs.async_progress.enqueue())
+    assert (row.status, row.result) == (JobStatus.SUCCEEDED, "done")
+    assert row.progress == {"percent": 80.0, "message": "async call", "stage": "almost"}

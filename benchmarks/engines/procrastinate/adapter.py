@@ -110,9 +110,7 @@ def main() -> dict[str, Any] | None:
                 "FROM procrastinate_events",
             )
             count, last, first = rows[0]
-            return Finished(
-                count, float(last) if last else None, float(first) if first else None
-            )
+            return Finished(count, float(last) if last else None, float(first) if first else None)
 
         return run_drain(
             jobs=args.jobs,

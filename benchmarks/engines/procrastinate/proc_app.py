@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 
+from harness.common import parse_url, record_start
 from procrastinate import App, PsycopgConnector
 
-from harness.common import parse_url, record_start
-
-app = App(connector=PsycopgConnector(conninfo=parse_url(os.environ["BENCH_DATABASE_URL"]).conninfo()))
+app = App(
+    connector=PsycopgConnector(conninfo=parse_url(os.environ["BENCH_DATABASE_URL"]).conninfo())
+)
 
 
 @app.task(name="noop")

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
+from django.core.serializers.json import DjangoJSONEncoder
 
 from ...status import collect_status
 
@@ -19,7 +20,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         status = collect_status()
         if options["json"]:
-            self.stdout.write(json.dumps(status, indent=2, default=str))
+            self.stdout.write(json.dumps(status, indent=2, cls=DjangoJSONEncoder))
             return
         self._table(status)
 
@@ -32,8 +33,9 @@ class Command(BaseCommand):
             "running",
             "succeeded",
             "failed",
+            "cancelled",
         ]
-        rows = [[str(q.get(c, "")) for c in columns] for q in status["queues"]]
+        rows = [["-" if q.get(c) is None else str(q[c]) for c in columns] for q in status["queues"]]
         widths = [
             max(len(c), *(len(r[i]) for r in rows)) if rows else len(c)
             for i, c in enumerate(columns)
