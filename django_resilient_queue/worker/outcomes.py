@@ -63,7 +63,8 @@ def _attempt(job: Job, outcome: Outcome, kind: str) -> Attempt:
         job_id=job.pk,
         number=job.attempts,
         worker_id=job.worker_id,
-        started_at=job.started_at or outcome.started_at,
+        # When the run really began (a prefetched job starts a little after its claim).
+        started_at=outcome.started_at or job.started_at,
         finished_at=outcome.finished_at,
         outcome=kind,
         failure_category=outcome.category.value if outcome.category else "",
@@ -117,46 +118,55 @@ def release_gates(job: Job, definition: JobDefinition | None, outcome: Outcome) 
 
 def apply_outcome(job: Job, outcome: Outcome) -> bool:
     """Write ``outcome``; return False (writing nothing) when this run lost the job."""
-    definition = registry.lookup(job.task) if registry.is_registered(job.task) else None
     alias = router.db_for_write(Job)
+    with transaction.atomic(using=alias):
+        return _apply(job, outcome, alias)
+
+
+def apply_outcomes(pairs: list[tuple[Job, Outcome]]) -> list[bool]:
+    """Write many outcomes in ONE transaction (one commit); each is still fenced on its own."""
+    alias = router.db_for_write(Job)
+    with transaction.atomic(using=alias):
+        return [_apply(job, outcome, alias) for job, outcome in pairs]
+
+
+def _apply(job: Job, outcome: Outcome, alias: str) -> bool:
+    """Write one outcome inside the caller's transaction."""
+    definition = registry.lookup(job.task) if registry.is_registered(job.task) else None
     fence = Job.objects.using(alias).filter(
         pk=job.pk, attempts=job.attempts, status=JobStatus.RUNNING
     )
-    now = outcome.finished_at
-    with transaction.atomic(using=alias):
-        if outcome.kind == "succeeded":
-            if not fence.update(
-                status=JobStatus.SUCCEEDED,
-                result=outcome.result,
-                finished_at=now,
-                lease_expires_at=None,
-            ):
-                return False
-            _attempt(job, outcome, AttemptOutcome.SUCCEEDED).save(using=alias)
-            release_gates(job, definition, outcome)
-            if definition and definition.on_success:
-                enqueue_callback(
-                    definition.on_success, _callback_payload(job, outcome, "succeeded")
-                )
-            return True
-        if outcome.kind == "released":
-            # A graceful stop never uses an attempt.
-            changes: dict[str, Any] = {"solo": True} if outcome.split else {}
-            if not fence.update(
-                status=JobStatus.QUEUED,
-                attempts=F("attempts") - 1,
-                lease_expires_at=None,
-                worker_id=None,
-                run_after=now,
-                **changes,
-            ):
-                return False
-            _attempt(job, outcome, AttemptOutcome.RELEASED).save(using=alias)
-            release_gates(job, definition, outcome)
-            return True
-        if outcome.kind == "abandoned":
-            return _apply_abandoned(job, outcome, fence, alias)
-        return _apply_failure(job, outcome, definition, fence, alias)
+    if outcome.kind == "succeeded":
+        if not fence.update(
+            status=JobStatus.SUCCEEDED,
+            result=outcome.result,
+            finished_at=outcome.finished_at,
+            lease_expires_at=None,
+        ):
+            return False
+        _attempt(job, outcome, AttemptOutcome.SUCCEEDED).save(using=alias)
+        release_gates(job, definition, outcome)
+        if definition and definition.on_success:
+            enqueue_callback(definition.on_success, _callback_payload(job, outcome, "succeeded"))
+        return True
+    if outcome.kind == "released":
+        # A graceful stop never uses an attempt.
+        changes: dict[str, Any] = {"solo": True} if outcome.split else {}
+        if not fence.update(
+            status=JobStatus.QUEUED,
+            attempts=F("attempts") - 1,
+            lease_expires_at=None,
+            worker_id=None,
+            run_after=outcome.finished_at,
+            **changes,
+        ):
+            return False
+        _attempt(job, outcome, AttemptOutcome.RELEASED).save(using=alias)
+        release_gates(job, definition, outcome)
+        return True
+    if outcome.kind == "abandoned":
+        return _apply_abandoned(job, outcome, fence, alias)
+    return _apply_failure(job, outcome, definition, fence, alias)
 
 
 def _apply_failure(

@@ -11,6 +11,10 @@ from multiprocessing.sharedctypes import SynchronizedArray
 from typing import Any
 
 FIELDS = 3
+# Deadlines that are not times: a unit claimed but not started yet (prefetched), and a
+# unit that finished but whose outcome is not written yet (buffered).
+PENDING = -1.0
+FINISHED = -2.0
 
 
 @dataclass(frozen=True)
@@ -21,6 +25,16 @@ class SlotState:
     job_id: int
     attempt: int
     deadline: float
+
+    @property
+    def started(self) -> bool:
+        """False for a prefetched unit that never started (giving it back uses no attempt)."""
+        return self.deadline != PENDING
+
+    @property
+    def running(self) -> bool:
+        """True while the job itself runs (it has a real deadline)."""
+        return self.deadline > 0
 
 
 class Slots:

@@ -15,7 +15,7 @@ from types import FrameType
 
 from ..alerts.store import raise_alert
 from ..models import WorkerState
-from .child import EXIT_RECYCLE, EXIT_STOP_REQUESTED, child_main
+from .child import EXIT_RECYCLE, EXIT_STOP_REQUESTED, child_main, slot_count
 from .config import WorkerConfig
 from .dbretry import CONNECTION_ERRORS, OutageTracker, drop_connections
 from .housekeeping import Housekeeping, mark_worker_gone
@@ -55,7 +55,7 @@ class Supervisor:
         self.config = config
         self.ctx = multiprocessing.get_context("fork")
         self.children = [
-            ChildHandle(n, Slots(config.threads, self.ctx)) for n in range(config.processes)
+            ChildHandle(n, Slots(slot_count(config), self.ctx)) for n in range(config.processes)
         ]
         self.signals = 0  # SIGTERM/SIGINT received (handlers only count)
         self.pending: list[PendingWrite] = []
@@ -179,7 +179,9 @@ class Supervisor:
         """The runs a dead child held are over: record them now instead of waiting for leases."""
         for state in child.slots.busy():
             key = (state.job_id, state.attempt)
-            if key in child.timed_out:
+            if not state.started:
+                kind, message = "released", "claimed ahead but never started: its worker exited"
+            elif key in child.timed_out:
                 kind, message = "timeout", "ran past its timeout; its worker was killed"
             else:
                 kind, message = "abandoned", f"its worker process exited with code {code}"
@@ -219,7 +221,7 @@ class Supervisor:
             self.config.kill_grace if self.config.threads == 1 else 4 * self.config.kill_grace + 5
         )
         for child in self._alive():
-            overrun = [s for s in child.slots.busy() if now > s.deadline + backstop]
+            overrun = [s for s in child.slots.busy() if s.running and now > s.deadline + backstop]
             if not overrun:
                 continue
             child.timed_out.update((s.job_id, s.attempt) for s in overrun)

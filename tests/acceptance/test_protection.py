@@ -84,9 +84,10 @@ def test_rate_limit_holds_across_processes(workers: Workers) -> None:
         lambda: Job.objects.filter(task__endswith="rate_limited", status="succeeded").count() == 50,
         timeout=60,
     )
+    # A start is the claim that admitted the job (Job.started_at), as the gate counts it.
     starts = sorted(
-        a.timestamp()
-        for a in Attempt.objects.filter(job__task__endswith="rate_limited").values_list(
+        s.timestamp()
+        for s in Job.objects.filter(task__endswith="rate_limited").values_list(
             "started_at", flat=True
         )
     )
