@@ -8,7 +8,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 
 from ..failures import FailureCategory
-from ..models import BreakerState, CircuitBreaker
+from ..models import BreakerState, CircuitBreaker, Job
 from .options import Breaker
 
 
@@ -37,9 +37,15 @@ def _locked_row(key: str, config: Breaker, now: datetime) -> CircuitBreaker:
     raise RuntimeError(f"could not lock breaker {key}")
 
 
-def admit(key: str, now: datetime) -> bool:
-    """Let a claimed job of ``key`` run? Moves OPEN to HALF_OPEN after the reset timeout and
-    counts trial jobs; atomic across workers (conditional updates)."""
+# Runs (job id, attempt) this process admitted as half-open trials: only their success
+# can close a breaker, so other successes need no write at all.
+_trials: set[tuple[int, int]] = set()
+
+
+def admit(job: Job, now: datetime) -> bool:
+    """Let a claimed job of an open or half-open breaker run? Moves OPEN to HALF_OPEN after
+    the reset timeout and counts trial jobs; atomic across workers (conditional updates)."""
+    key = job.breaker_key
     row = (
         CircuitBreaker.objects.filter(key=key).values("state", "opened_at", "reset_timeout").first()
     )
@@ -52,32 +58,55 @@ def admit(key: str, now: datetime) -> bool:
         CircuitBreaker.objects.filter(
             key=key, state=BreakerState.OPEN, opened_at=row["opened_at"]
         ).update(state=BreakerState.HALF_OPEN, half_open_trials=0, updated_at=now)
-    return bool(
-        CircuitBreaker.objects.filter(
-            key=key, state=BreakerState.HALF_OPEN, half_open_trials__lt=F("half_open_max")
-        ).update(half_open_trials=F("half_open_trials") + 1, updated_at=now)
-    )
+    granted = CircuitBreaker.objects.filter(
+        key=key, state=BreakerState.HALF_OPEN, half_open_trials__lt=F("half_open_max")
+    ).update(half_open_trials=F("half_open_trials") + 1, updated_at=now)
+    if granted:
+        _trials.add((job.pk, job.attempts))
+    return bool(granted)
 
 
-def unadmit(key: str) -> None:
-    """Give back a trial place taken by ``admit`` for a job that will not run after all."""
+def is_trial(job: Job) -> bool:
+    """True when this process admitted this run of ``job`` as a half-open trial."""
+    return (job.pk, job.attempts) in _trials
+
+
+def unadmit(job: Job) -> None:
+    """Give back the trial place of a run that will not report on the dependency."""
+    _trials.discard((job.pk, job.attempts))
+    unadmit_key(job.breaker_key or "")
+
+
+def unadmit_key(key: str) -> None:
+    """Free one trial place of ``key`` if it is half-open (runs ended by another process)."""
     CircuitBreaker.objects.filter(
         key=key, state=BreakerState.HALF_OPEN, half_open_trials__gt=0
     ).update(half_open_trials=F("half_open_trials") - 1)
 
 
 def record(
-    key: str, config: Breaker, *, succeeded: bool, category: FailureCategory | None, now: datetime
+    job: Job,
+    config: Breaker,
+    *,
+    succeeded: bool,
+    category: FailureCategory | None,
+    now: datetime,
 ) -> str | None:
     """Apply one finished run to the breaker (inside the outcome's transaction).
 
     Return "opened" or "closed" when the state changed that way, else None.
     """
+    key = job.breaker_key or ""
+    trial = is_trial(job)
+    _trials.discard((job.pk, job.attempts))
     counted = not succeeded and config.counts_failure(category)
     if not succeeded and not counted:
-        unadmit(key)  # a trial that says nothing about the dependency frees its place
+        if trial:  # a trial that says nothing about the dependency frees its place
+            unadmit_key(key)
         return None
     if succeeded:
+        if not trial:
+            return None  # only a trial's success changes a breaker
         closed = CircuitBreaker.objects.filter(key=key, state=BreakerState.HALF_OPEN).update(
             state=BreakerState.CLOSED,
             failures=0,

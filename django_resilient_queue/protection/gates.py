@@ -139,34 +139,67 @@ class GateKeeper:
         )
 
     def admit(self, jobs: list[Job], now: datetime) -> list[Job]:
-        """Take each claimed job's gate places; return the jobs that may NOT run."""
-        refused: list[Job] = []
-        for job in jobs:
-            definition = registry.lookup(job.task) if registry.is_registered(job.task) else None
-            if definition is not None and not _admit_one(job, definition, now):
-                refused.append(job)
+        """Take the claimed jobs' gate places, key by key; return the jobs that may NOT run."""
+        definitions = {
+            job.task: registry.lookup(job.task) for job in jobs if registry.is_registered(job.task)
+        }
+        admitted = [job for job in jobs if job.task in definitions]
+        refused = _admit_breakers(admitted, definitions, now)
+        admitted = [job for job in admitted if job not in refused]
+        took_concurrency: list[Job] = []
+        for key, group in _group(admitted, "concurrency_key", definitions, "concurrency_limit"):
+            limit = definitions[group[0].task].concurrency_limit or 1
+            granted = limits.acquire_concurrency(key, limit, len(group))
+            took_concurrency.extend(group[:granted])
+            refused.extend(group[granted:])
+        admitted = [job for job in admitted if job not in refused]
+        for key, group in _group(admitted, "rate_limit_key", definitions, "rate"):
+            rate = definitions[group[0].task].rate
+            assert rate is not None
+            granted = limits.acquire_rate(key, rate, now, len(group))
+            refused.extend(group[granted:])
+        _give_back(refused, took_concurrency)
         if refused:
             self.invalidate()
         return refused
 
 
-def _admit_one(job: Job, definition: JobDefinition, now: datetime) -> bool:
-    taken: list[str] = []
-    ok = True
-    if job.breaker_key and definition.breaker_config is not None:
-        ok = breaker.admit(job.breaker_key, now)
-        if ok:
-            taken.append("breaker")
-    if ok and job.concurrency_key and definition.concurrency_limit:
-        ok = limits.acquire_concurrency(job.concurrency_key, definition.concurrency_limit)
-        if ok:
-            taken.append("concurrency")
-    if ok and job.rate_limit_key and definition.rate is not None:
-        ok = limits.acquire_rate(job.rate_limit_key, definition.rate, now)
-    if ok:
-        return True
-    if "concurrency" in taken and job.concurrency_key:
-        limits.release_concurrency(job.concurrency_key)
-    if "breaker" in taken and job.breaker_key:
-        breaker.unadmit(job.breaker_key)
-    return False
+def _group(
+    jobs: list[Job], column: str, definitions: dict[str, JobDefinition], option: str
+) -> list[tuple[str, list[Job]]]:
+    """Jobs with a key in ``column`` whose definition sets ``option``, grouped by key, in order."""
+    groups: dict[str, list[Job]] = {}
+    for job in jobs:
+        key = getattr(job, column)
+        if key and getattr(definitions[job.task], option):
+            groups.setdefault(key, []).append(job)
+    return list(groups.items())
+
+
+def _admit_breakers(
+    jobs: list[Job], definitions: dict[str, JobDefinition], now: datetime
+) -> list[Job]:
+    """Refuse jobs whose breaker is open; take trial places of half-open ones (one query when
+    every breaker is closed)."""
+    keys = {
+        job.breaker_key for job in jobs if job.breaker_key and definitions[job.task].breaker_config
+    }
+    if not keys:
+        return []
+    troubled = set(
+        CircuitBreaker.objects.filter(key__in=keys)
+        .exclude(state=BreakerState.CLOSED)
+        .values_list("key", flat=True)
+    )
+    return [job for job in jobs if job.breaker_key in troubled and not breaker.admit(job, now)]
+
+
+def _give_back(refused: list[Job], took_concurrency: list[Job]) -> None:
+    """Undo the places refused jobs took before a later gate said no."""
+    counts: dict[str, int] = {}
+    for job in refused:
+        if job in took_concurrency and job.concurrency_key:
+            counts[job.concurrency_key] = counts.get(job.concurrency_key, 0) + 1
+        if job.breaker_key and breaker.is_trial(job):
+            breaker.unadmit(job)
+    limits.release_concurrency(counts)

@@ -86,18 +86,22 @@ def _callback_payload(job: Job, outcome: Outcome, status: str) -> dict[str, Any]
     }
 
 
-def release_gates(job: Job, definition: JobDefinition | None, outcome: Outcome) -> None:
-    """The run ended: free its concurrency place and tell its breaker (same transaction)."""
+def release_gates(
+    job: Job, definition: JobDefinition | None, outcome: Outcome, freed: dict[str, int]
+) -> None:
+    """The run ended: count its concurrency place in ``freed`` and tell its breaker."""
     if job.concurrency_key:
-        limits.release_concurrency(job.concurrency_key)
+        freed[job.concurrency_key] = freed.get(job.concurrency_key, 0) + 1
     config = definition.breaker_config if definition else None
     if not job.breaker_key or config is None:
         return
     if outcome.kind in ("released", "abandoned"):
-        breaker.unadmit(job.breaker_key)  # says nothing about the dependency
+        # Says nothing about the dependency; if it was a trial (perhaps admitted by a
+        # process that is gone), its place is given back.
+        breaker.unadmit(job)
         return
     change = breaker.record(
-        job.breaker_key,
+        job,
         config,
         succeeded=outcome.kind == "succeeded",
         category=outcome.category,
@@ -118,19 +122,20 @@ def release_gates(job: Job, definition: JobDefinition | None, outcome: Outcome) 
 
 def apply_outcome(job: Job, outcome: Outcome) -> bool:
     """Write ``outcome``; return False (writing nothing) when this run lost the job."""
-    alias = router.db_for_write(Job)
-    with transaction.atomic(using=alias):
-        return _apply(job, outcome, alias)
+    return apply_outcomes([(job, outcome)])[0]
 
 
 def apply_outcomes(pairs: list[tuple[Job, Outcome]]) -> list[bool]:
     """Write many outcomes in ONE transaction (one commit); each is still fenced on its own."""
     alias = router.db_for_write(Job)
+    freed: dict[str, int] = {}
     with transaction.atomic(using=alias):
-        return [_apply(job, outcome, alias) for job, outcome in pairs]
+        written = [_apply(job, outcome, alias, freed) for job, outcome in pairs]
+        limits.release_concurrency(freed)
+    return written
 
 
-def _apply(job: Job, outcome: Outcome, alias: str) -> bool:
+def _apply(job: Job, outcome: Outcome, alias: str, freed: dict[str, int]) -> bool:
     """Write one outcome inside the caller's transaction."""
     definition = registry.lookup(job.task) if registry.is_registered(job.task) else None
     fence = Job.objects.using(alias).filter(
@@ -145,7 +150,7 @@ def _apply(job: Job, outcome: Outcome, alias: str) -> bool:
         ):
             return False
         _attempt(job, outcome, AttemptOutcome.SUCCEEDED).save(using=alias)
-        release_gates(job, definition, outcome)
+        release_gates(job, definition, outcome, freed)
         if definition and definition.on_success:
             enqueue_callback(definition.on_success, _callback_payload(job, outcome, "succeeded"))
         return True
@@ -162,15 +167,20 @@ def _apply(job: Job, outcome: Outcome, alias: str) -> bool:
         ):
             return False
         _attempt(job, outcome, AttemptOutcome.RELEASED).save(using=alias)
-        release_gates(job, definition, outcome)
+        release_gates(job, definition, outcome, freed)
         return True
     if outcome.kind == "abandoned":
-        return _apply_abandoned(job, outcome, fence, alias)
-    return _apply_failure(job, outcome, definition, fence, alias)
+        return _apply_abandoned(job, outcome, fence, alias, freed)
+    return _apply_failure(job, outcome, definition, fence, alias, freed)
 
 
 def _apply_failure(
-    job: Job, outcome: Outcome, definition: JobDefinition | None, fence: Any, alias: str
+    job: Job,
+    outcome: Outcome,
+    definition: JobDefinition | None,
+    fence: Any,
+    alias: str,
+    freed: dict[str, int],
 ) -> bool:
     kind = AttemptOutcome.TIMEOUT if outcome.kind == "timeout" else AttemptOutcome.FAILED
     decision = decide_retry(job, outcome, definition)
@@ -188,7 +198,7 @@ def _apply_failure(
         return False
     attempt = _attempt(job, outcome, kind)
     attempt.save(using=alias)
-    release_gates(job, definition, outcome)
+    release_gates(job, definition, outcome, freed)
     if not decision.retry:
         create_dead_letter(job, attempt, reason=decision.reason or outcome.reason, using=alias)
         if definition and definition.on_failure:
@@ -204,7 +214,9 @@ def _apply_failure(
     return True
 
 
-def _apply_abandoned(job: Job, outcome: Outcome, fence: Any, alias: str) -> bool:
+def _apply_abandoned(
+    job: Job, outcome: Outcome, fence: Any, alias: str, freed: dict[str, int]
+) -> bool:
     """A run lost with its worker: counted as a stall; MAX_STALLS of them dead-letter the job."""
     stalls = job.stalls + 1
     if stalls >= conf.max_stalls():
@@ -227,7 +239,7 @@ def _apply_abandoned(job: Job, outcome: Outcome, fence: Any, alias: str) -> bool
     attempt = _attempt(job, outcome, AttemptOutcome.ABANDONED)
     attempt.save(using=alias)
     definition = registry.lookup(job.task) if registry.is_registered(job.task) else None
-    release_gates(job, definition, outcome)
+    release_gates(job, definition, outcome, freed)
     if stalls >= conf.max_stalls():
         create_dead_letter(job, attempt, reason="worker lost", using=alias)
         if definition and definition.on_failure:

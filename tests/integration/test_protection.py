@@ -62,46 +62,58 @@ def test_rate_limit_parse() -> None:
         jobs.add.__class__(func=len, name="x", rate_limit="10/day")
 
 
+def run_of(key: str, job_id: int = 1, attempt: int = 1) -> Job:
+    """A run of a job with a breaker key (the breaker functions read id, attempt and key)."""
+    return Job(pk=job_id, attempts=attempt, breaker_key=key)
+
+
 def test_breaker_opens_after_threshold_then_half_opens_and_closes() -> None:
     config = Breaker(failure_threshold=3, window=60, reset_timeout=5)
     now = timezone.now()
+    record = breaker.record
     assert (
-        breaker.record("k", config, succeeded=False, category=FailureCategory.VALIDATION, now=now)
+        record(run_of("k"), config, succeeded=False, category=FailureCategory.VALIDATION, now=now)
         is None
     )
     assert not CircuitBreaker.objects.filter(key="k").exists()  # VALIDATION does not count
     for _ in range(2):
         assert (
-            breaker.record("k", config, succeeded=False, category=FailureCategory.NETWORK, now=now)
+            record(run_of("k"), config, succeeded=False, category=FailureCategory.NETWORK, now=now)
             is None
         )
     assert (
-        breaker.record("k", config, succeeded=False, category=FailureCategory.TIMEOUT, now=now)
+        record(run_of("k"), config, succeeded=False, category=FailureCategory.TIMEOUT, now=now)
         == "opened"
     )
     assert CircuitBreaker.objects.get(key="k").state == BreakerState.OPEN
-    assert breaker.admit("k", now + timedelta(seconds=1)) is False
+    assert breaker.admit(run_of("k", 2), now + timedelta(seconds=1)) is False
     later = now + timedelta(seconds=6)
-    assert breaker.admit("k", later) is True  # the one trial
-    assert breaker.admit("k", later) is False
+    trial = run_of("k", 3)
+    assert breaker.admit(trial, later) is True  # the one trial
+    assert breaker.admit(run_of("k", 4), later) is False
     assert CircuitBreaker.objects.get(key="k").state == BreakerState.HALF_OPEN
     assert (
-        breaker.record("k", config, succeeded=False, category=FailureCategory.NETWORK, now=later)
+        record(trial, config, succeeded=False, category=FailureCategory.NETWORK, now=later)
         == "opened"
     )
     again = later + timedelta(seconds=6)
-    assert breaker.admit("k", again) is True
-    assert breaker.record("k", config, succeeded=True, category=None, now=again) == "closed"
+    second_trial = run_of("k", 5)
+    assert breaker.admit(second_trial, again) is True
+    # Only the trial's success closes it: another run's success writes nothing.
+    assert record(run_of("k", 6), config, succeeded=True, category=None, now=again) is None
+    assert record(second_trial, config, succeeded=True, category=None, now=again) == "closed"
     assert CircuitBreaker.objects.get(key="k").state == BreakerState.CLOSED
 
 
 def test_failures_outside_the_window_start_a_new_count() -> None:
     config = Breaker(failure_threshold=2, window=10, reset_timeout=5)
     now = timezone.now()
-    breaker.record("w", config, succeeded=False, category=FailureCategory.NETWORK, now=now)
+    breaker.record(run_of("w"), config, succeeded=False, category=FailureCategory.NETWORK, now=now)
     later = now + timedelta(seconds=11)
     assert (
-        breaker.record("w", config, succeeded=False, category=FailureCategory.NETWORK, now=later)
+        breaker.record(
+            run_of("w"), config, succeeded=False, category=FailureCategory.NETWORK, now=later
+        )
         is None
     )
     assert CircuitBreaker.objects.get(key="w").failures == 1
