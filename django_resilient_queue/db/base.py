@@ -114,6 +114,11 @@ class Dialect:
             claimed.lease_expires_at = lease_until
             claimed.worker_id = worker_id
 
+    def mark_succeeded(self, runs: Sequence[tuple[int, int, object, datetime]]) -> set[int] | None:
+        """Mark many runs (job id, attempt, result, finished_at) succeeded in one statement,
+        fenced like every write; return the ids written, or None where unsupported."""
+        return None
+
     def create_indexes_sql(self, table: str) -> list[str]:
         """Return the claim and reaper index DDL for this database."""
         raise NotImplementedError

@@ -12,6 +12,7 @@ class PostgreSQLDialect(PartialIndexes, ReturningClaimDialect):
     vendor = "postgresql"
     supports_listen = True
     lock_clause = " FOR UPDATE SKIP LOCKED"
+    values_row = "(%s::bigint, %s::integer, %s::jsonb, %s::timestamptz)"
 
     def notify(self, queue: str) -> None:
         """Send NOTIFY in the current transaction: PostgreSQL delivers it only on commit."""

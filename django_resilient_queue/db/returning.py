@@ -4,9 +4,11 @@ statement is atomic under its database-wide write lock)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from contextlib import nullcontext
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import transaction
 
@@ -18,6 +20,31 @@ class ReturningClaimDialect(Dialect):
     """Claim with one round trip instead of SELECT + UPDATE in a transaction."""
 
     lock_clause = ""
+    # How one row of the VALUES list in mark_succeeded is typed.
+    values_row = "(%s, %s, %s, %s)"
+
+    def mark_succeeded(self, runs: Sequence[tuple[int, int, object, datetime]]) -> set[int] | None:
+        """One UPDATE ... FROM (VALUES ...) RETURNING for a flush of successes: a benchmark
+        drain of no-op jobs went from two statements per job to two per flush."""
+        if not runs:
+            return set()
+        ops = self.connection.ops
+        table = ops.quote_name(Job._meta.db_table)
+        params: list[Any] = []
+        for job_id, attempt, result, finished_at in runs:
+            encoded = None if result is None else json.dumps(result)
+            params.extend([job_id, attempt, encoded, ops.adapt_datetimefield_value(finished_at)])
+        values = ", ".join([self.values_row] * len(runs))
+        sql = (
+            f"WITH v(id, attempts, result, finished_at) AS (VALUES {values}) "
+            f"UPDATE {table} SET status = 'succeeded', result = v.result, "
+            "finished_at = v.finished_at, lease_expires_at = NULL "
+            f"FROM v WHERE {table}.id = v.id AND {table}.attempts = v.attempts "
+            f"AND {table}.status = 'running' RETURNING {table}.id"
+        )
+        with self.connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return {row[0] for row in cursor.fetchall()}
 
     def claim(
         self,

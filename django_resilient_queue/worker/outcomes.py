@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from django.db import router, transaction
+from django.db import connections, router, transaction
 from django.db.models import F
 
 from .. import conf, registry
 from ..alerts.store import raise_alert, resolve_alert
+from ..db import dialect_for
 from ..definition import JobDefinition
 from ..failures import FailureCategory, policy_for
 from ..models import Attempt, AttemptOutcome, Job, JobStatus
@@ -129,10 +130,41 @@ def apply_outcomes(pairs: list[tuple[Job, Outcome]]) -> list[bool]:
     """Write many outcomes in ONE transaction (one commit); each is still fenced on its own."""
     alias = router.db_for_write(Job)
     freed: dict[str, int] = {}
+    written: dict[int, bool] = {}
     with transaction.atomic(using=alias):
-        written = [_apply(job, outcome, alias, freed) for job, outcome in pairs]
+        successes = [i for i, (_, outcome) in enumerate(pairs) if outcome.kind == "succeeded"]
+        if len(successes) > 1:
+            written.update(_apply_successes(pairs, successes, alias, freed))
+        for i, (job, outcome) in enumerate(pairs):
+            if i not in written:
+                written[i] = _apply(job, outcome, alias, freed)
         limits.release_concurrency(freed)
-    return written
+    return [written[i] for i in range(len(pairs))]
+
+
+def _apply_successes(
+    pairs: list[tuple[Job, Outcome]], indexes: list[int], alias: str, freed: dict[str, int]
+) -> dict[int, bool]:
+    """Write many successes with one fenced UPDATE and one INSERT of their Attempt rows."""
+    runs = [
+        (pairs[i][0].pk, pairs[i][0].attempts, pairs[i][1].result, pairs[i][1].finished_at)
+        for i in indexes
+    ]
+    done = dialect_for(connections[alias]).mark_succeeded(runs)
+    if done is None:
+        return {}  # unsupported here: the caller writes them one by one
+    attempts = []
+    for i in indexes:
+        job, outcome = pairs[i]
+        if job.pk not in done:
+            continue
+        attempts.append(_attempt(job, outcome, AttemptOutcome.SUCCEEDED))
+        definition = registry.lookup(job.task) if registry.is_registered(job.task) else None
+        release_gates(job, definition, outcome, freed)
+        if definition and definition.on_success:
+            enqueue_callback(definition.on_success, _callback_payload(job, outcome, "succeeded"))
+    Attempt.objects.using(alias).bulk_create(attempts)
+    return {i: pairs[i][0].pk in done for i in indexes}
 
 
 def _apply(job: Job, outcome: Outcome, alias: str, freed: dict[str, int]) -> bool:
