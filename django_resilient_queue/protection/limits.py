@@ -63,27 +63,33 @@ def release_concurrency(counts: Mapping[str, int]) -> None:
             Gate.objects.filter(key=key).update(running=0)
 
 
+def _in_window(starts: list[list[float]], since: float) -> list[list[float]]:
+    """The [time, count] entries after ``since``, oldest first."""
+    return sorted(([t, n] for t, n in starts if t > since), key=lambda entry: entry[0])
+
+
 def acquire_rate(key: str, rate: RateLimit, now: datetime, wanted: int = 1) -> int:
     """Record up to ``wanted`` starts of ``key`` at ``now`` within the sliding window; return
-    how many fit (optimistic: the row's version makes concurrent claims retry)."""
+    how many fit (optimistic: the row's version makes concurrent claims retry).
+
+    ``starts`` holds [time, count] pairs, one per admitting claim, so its size is the
+    number of claims in a window, not the number of jobs.
+    """
     now_ts = now.timestamp()
     for _ in range(RETRIES):
         row = Gate.objects.filter(key=key).values("starts", "version").first()
         if row is None:
             _create_gate(key, GateKind.RATE, rate.count, rate.window)
             continue
-        starts = sorted(t for t in row["starts"] if t > now_ts - rate.window)
-        granted = min(wanted, rate.count - len(starts))
+        starts = _in_window(row["starts"], now_ts - rate.window)
+        used = int(sum(n for _, n in starts))
+        granted = min(wanted, rate.count - used)
         if granted <= 0:
             return 0
-        starts.extend([now_ts] * granted)
-        blocked_until = None
-        if len(starts) >= rate.count:
-            oldest = starts[-rate.count]
-            blocked_until = now + timedelta(seconds=oldest + rate.window - now_ts)
+        starts.append([now_ts, granted])
         if Gate.objects.filter(key=key, version=row["version"]).update(
             starts=starts,
-            blocked_until=blocked_until,
+            blocked_until=_blocked_until(starts, rate, now, now_ts),
             version=F("version") + 1,
             limit=rate.count,
             window=rate.window,
@@ -92,13 +98,32 @@ def acquire_rate(key: str, rate: RateLimit, now: datetime, wanted: int = 1) -> i
     return 0
 
 
+def _blocked_until(
+    starts: list[list[float]], rate: RateLimit, now: datetime, now_ts: float
+) -> datetime | None:
+    """When the full window frees a place: the time the oldest start needed leaves it."""
+    excess = sum(n for _, n in starts) - rate.count + 1
+    if excess <= 0:
+        return None
+    for moment, count in starts:
+        excess -= count
+        if excess <= 0:
+            return now + timedelta(seconds=moment + rate.window - now_ts)
+    return None
+
+
 def release_rate(key: str, count: int) -> None:
     """Forget the ``count`` latest starts of ``key`` (admitted, but they will not run)."""
     for _ in range(RETRIES):
         row = Gate.objects.filter(key=key).values("starts", "version").first()
         if row is None or not row["starts"]:
             return
-        starts = sorted(row["starts"])[: max(0, len(row["starts"]) - count)]
+        starts = sorted(row["starts"], key=lambda entry: entry[0])
+        while count > 0 and starts:
+            moment, n = starts.pop()
+            if n > count:
+                starts.append([moment, n - count])
+            count -= n
         if Gate.objects.filter(key=key, version=row["version"]).update(
             starts=starts, blocked_until=None, version=F("version") + 1
         ):
