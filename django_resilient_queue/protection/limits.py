@@ -70,14 +70,15 @@ def _in_window(starts: list[list[float]], since: float) -> list[list[float]]:
 
 def acquire_rate(key: str, rate: RateLimit, now: datetime, wanted: int = 1) -> int:
     """Record up to ``wanted`` starts of ``key`` at ``now`` within the sliding window; return
-    how many fit (optimistic: the row's version makes concurrent claims retry).
+    how many fit. The row is locked for the claim's transaction: concurrent claims of the
+    key queue up behind it instead of retrying (optimistic retries starved under load).
 
     ``starts`` holds [time, count] pairs, one per admitting claim, so its size is the
     number of claims in a window, not the number of jobs.
     """
     now_ts = now.timestamp()
     for _ in range(RETRIES):
-        row = Gate.objects.filter(key=key).values("starts", "version").first()
+        row = Gate.objects.select_for_update().filter(key=key).values("starts", "version").first()
         if row is None:
             _create_gate(key, GateKind.RATE, rate.count, rate.window)
             continue
