@@ -135,12 +135,26 @@ def _apply_backpressure(jobs: list[Job], now: datetime) -> None:
             job.run_after = max(job.run_after, now + deferral)
 
 
-def enqueue_one(definition: JobDefinition, args: Sequence[Any], kwargs: dict[str, Any]) -> Job:
+def enqueue_one(
+    definition: JobDefinition,
+    args: Sequence[Any],
+    kwargs: dict[str, Any],
+    *,
+    apply_backpressure: bool = True,
+) -> Job:
     """Insert one job (or return the holder of its unique key) and wake workers on commit."""
     now = timezone.now()
     job = build_job(definition, args, kwargs, now)
-    _apply_backpressure([job], now)
+    if apply_backpressure:
+        _apply_backpressure([job], now)
     alias = router.db_for_write(Job)
+    dialect = dialect_for(connections[alias])
+    if job.unique_lock is None and dialect.notifies_on_insert:
+        # One INSERT, in the caller's transaction or its own: the database's trigger
+        # sends the wake-up, delivered on commit.
+        job.save(force_insert=True, using=alias)
+        backpressure.note_enqueued(job.queue, 1)
+        return job
     with transaction.atomic(using=alias):
         if job.unique_lock is not None:
             saved = _insert_unique(job, alias, now)
@@ -148,7 +162,7 @@ def enqueue_one(definition: JobDefinition, args: Sequence[Any], kwargs: dict[str
                 return saved
         else:
             job.save(force_insert=True, using=alias)
-        dialect_for(connections[alias]).notify(job.queue)
+        dialect.notify(job.queue)
     backpressure.note_enqueued(job.queue, 1)
     return job
 
@@ -171,8 +185,10 @@ def enqueue_many(
                 results.append(by_identity.get(id(job), job))
             else:
                 results.append(_insert_unique(job, alias, now))
-        for queue in sorted({j.queue for j in jobs}):
-            dialect_for(connections[alias]).notify(queue)
+        dialect = dialect_for(connections[alias])
+        if not dialect.notifies_on_insert:
+            for queue in sorted({j.queue for j in jobs}):
+                dialect.notify(queue)
     for job in jobs:
         backpressure.note_enqueued(job.queue, 1)
     return results

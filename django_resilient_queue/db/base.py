@@ -48,6 +48,8 @@ class Dialect:
 
     vendor = "base"
     supports_listen = False
+    # True where a database trigger sends the wake-up for every inserted job.
+    notifies_on_insert = False
 
     def __init__(self, connection: BaseDatabaseWrapper) -> None:
         self.connection = connection

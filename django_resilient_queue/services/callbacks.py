@@ -19,4 +19,7 @@ def enqueue_callback(target: str | JobDefinition, outcome: dict[str, Any]) -> No
     if not registry.is_registered(name):
         logger.error("callback %s is not a registered @job; not enqueued", name)
         return
-    registry.lookup(name).enqueue(outcome)
+    from ..enqueue import enqueue_one
+
+    # No backpressure here: refusing the callback would roll back the outcome that caused it.
+    enqueue_one(registry.lookup(name), (outcome,), {}, apply_backpressure=False)
