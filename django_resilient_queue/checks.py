@@ -13,6 +13,7 @@ from .failures import coerce_category
 from .retry import Retry
 
 POSITIVE_NUMBERS = ("POLL_INTERVAL", "LEASE_SECONDS", "HEARTBEAT_SECONDS", "DEFAULT_TIMEOUT")
+QUEUE_OPTIONS = {"max_depth", "backpressure_threshold", "emergency_threshold", "max_defer"}
 SCHEDULE_KEYS = {
     "task",
     "cron",
@@ -39,7 +40,8 @@ def _check_numbers(raw: Mapping[str, Any]) -> Iterable[CheckMessage]:
         if name in raw and not (_is_number(raw[name]) and raw[name] > 0):
             yield _error(f"RESILIENT_QUEUE[{name!r}] must be a positive number.", 3)
     for name in ("MAX_STALLS",):
-        if name in raw and not (isinstance(raw[name], int) and raw[name] >= 1):
+        value = raw.get(name, 1)
+        if not (isinstance(value, int) and not isinstance(value, bool) and value >= 1):
             yield _error(f"RESILIENT_QUEUE[{name!r}] must be an int >= 1.", 3)
     if "GRACEFUL_TIMEOUT" in raw and not (
         _is_number(raw["GRACEFUL_TIMEOUT"]) and raw["GRACEFUL_TIMEOUT"] >= 0
@@ -89,12 +91,38 @@ def _check_queues(raw: Mapping[str, Any]) -> Iterable[CheckMessage]:
             yield _error(f"QUEUES[{name!r}] must be a dict of options.", 7)
             continue
         depth = options.get("max_depth")
-        if depth is not None and not (isinstance(depth, int) and depth > 0):
+        if depth is not None and not (
+            isinstance(depth, int) and not isinstance(depth, bool) and depth > 0
+        ):
             yield _error(f"QUEUES[{name!r}]['max_depth'] must be a positive int.", 7)
+        unknown = set(options) - QUEUE_OPTIONS
+        if unknown:
+            yield _error(f"QUEUES[{name!r}] has unknown options {sorted(unknown)}.", 7)
+        low = options.get("backpressure_threshold", 0.8)
+        high = options.get("emergency_threshold", 0.95)
+        if not (_is_number(low) and _is_number(high) and 0 < low <= high <= 1):
+            yield _error(
+                f"QUEUES[{name!r}]: need 0 < backpressure_threshold <= emergency_threshold <= 1.", 7
+            )
+        defer = options.get("max_defer", 60)
+        if not (_is_number(defer) and defer >= 0):
+            yield _error(f"QUEUES[{name!r}]['max_defer'] must be a number of seconds >= 0.", 7)
     if "DEFAULT_QUEUE" in raw and not (
         isinstance(raw["DEFAULT_QUEUE"], str) and raw["DEFAULT_QUEUE"]
     ):
         yield _error("RESILIENT_QUEUE['DEFAULT_QUEUE'] must be a non-empty string.", 7)
+
+
+def _check_aging(raw: Mapping[str, Any]) -> Iterable[CheckMessage]:
+    aging = raw.get("PRIORITY_AGING", {"interval": 300, "step": 10})
+    if not isinstance(aging, Mapping) or set(aging) - {"interval", "step"}:
+        yield _error("RESILIENT_QUEUE['PRIORITY_AGING'] must be {'interval': s, 'step': n}.", 15)
+        return
+    interval, step = aging.get("interval", 300), aging.get("step", 10)
+    if not (_is_number(interval) and interval > 0):
+        yield _error("PRIORITY_AGING['interval'] must be a positive number of seconds.", 15)
+    if not (isinstance(step, int) and not isinstance(step, bool) and step >= 0):
+        yield _error("PRIORITY_AGING['step'] must be an int >= 0 (0 turns aging off).", 15)
 
 
 def _check_job_modules(raw: Mapping[str, Any]) -> Iterable[CheckMessage]:
@@ -182,6 +210,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
         _check_numbers,
         _check_policies,
         _check_queues,
+        _check_aging,
         _check_job_modules,
         _check_schedules,
         _check_retention,

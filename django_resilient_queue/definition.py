@@ -54,7 +54,13 @@ class JobDefinition:
         if self.breaker is not None and not isinstance(self.breaker, bool | Breaker):
             raise TypeError(f"{self.name}: breaker must be True or a Breaker(...)")
         if self.rate_limit is not None:
+            if not isinstance(self.rate_limit, str):
+                raise ValueError(f"{self.name}: rate_limit must be a string like '100/m'")
             RateLimit.parse(self.rate_limit)  # raises a clear ValueError
+        if self.breaker_key is not None and not (
+            isinstance(self.breaker_key, str) or callable(self.breaker_key)
+        ):
+            raise TypeError(f"{self.name}: breaker_key must be a string or a callable")
         if self.concurrency_limit is not None and (
             isinstance(self.concurrency_limit, bool)
             or not isinstance(self.concurrency_limit, int)
@@ -65,7 +71,9 @@ class JobDefinition:
             if getattr(self, name) is not None and not callable(getattr(self, name)):
                 raise TypeError(f"{self.name}: {name} must be a callable of the job's arguments")
         if self.batch_size is not None and (
-            not isinstance(self.batch_size, int) or self.batch_size < 1
+            isinstance(self.batch_size, bool)
+            or not isinstance(self.batch_size, int)
+            or self.batch_size < 1
         ):
             raise ValueError(f"{self.name}: batch_size must be an int >= 1")
         if self.batch_size and self.takes_context:

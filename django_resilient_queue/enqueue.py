@@ -205,8 +205,9 @@ def enqueue_row(
     timeout: float | None,
     run_after: datetime | None = None,
     alias: str | None = None,
+    gate_keys: dict[str, str | None] | None = None,
 ) -> Job:
-    """Insert a job from already-encoded arguments (replays, callbacks, schedules)."""
+    """Insert a job from already-encoded arguments (replays, schedules)."""
     alias = alias or router.db_for_write(Job)
     now = timezone.now()
     job = Job(
@@ -219,6 +220,7 @@ def enqueue_row(
         max_attempts=max_attempts,
         timeout=timeout,
         created_at=now,
+        **(gate_keys or {}),
     )
     with transaction.atomic(using=alias):
         job.save(force_insert=True, using=alias)

@@ -29,7 +29,10 @@ def age_priorities(now: datetime, *, limit: int = BATCH) -> int:
     if step <= 0 or interval <= 0:
         return 0
     cutoff = now - timedelta(seconds=interval)
-    waited = Q(aged_at__lte=cutoff) | Q(aged_at__isnull=True, run_after__lte=cutoff)
+    # Only runnable jobs age: a retry waiting out its backoff is not starving.
+    waited = Q(aged_at__lte=cutoff, run_after__lte=now) | Q(
+        aged_at__isnull=True, run_after__lte=cutoff
+    )
     ids = list(
         Job.objects.filter(waited, status=JobStatus.QUEUED, priority__lt=Priority.HIGH)
         .order_by("run_after")

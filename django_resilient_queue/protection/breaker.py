@@ -58,6 +58,12 @@ def admit(job: Job, now: datetime) -> bool:
         CircuitBreaker.objects.filter(
             key=key, state=BreakerState.OPEN, opened_at=row["opened_at"]
         ).update(state=BreakerState.HALF_OPEN, half_open_trials=0, updated_at=now)
+    # A trial whose worker died (or that ended uncounted in another process) never gives its
+    # place back: a half-open breaker unchanged for reset_timeout lets a new trial through.
+    stale = now - stale_trial_after(float(row["reset_timeout"]))
+    CircuitBreaker.objects.filter(
+        key=key, state=BreakerState.HALF_OPEN, half_open_trials__gt=0, updated_at__lt=stale
+    ).update(half_open_trials=0, updated_at=now)
     granted = CircuitBreaker.objects.filter(
         key=key, state=BreakerState.HALF_OPEN, half_open_trials__lt=F("half_open_max")
     ).update(half_open_trials=F("half_open_trials") + 1, updated_at=now)
@@ -66,15 +72,24 @@ def admit(job: Job, now: datetime) -> bool:
     return bool(granted)
 
 
+def stale_trial_after(reset_timeout: float) -> timedelta:
+    """How long a half-open breaker may wait for its trials before it admits new ones."""
+    from .. import conf
+
+    return timedelta(seconds=2 * max(reset_timeout, conf.lease_seconds()))
+
+
 def is_trial(job: Job) -> bool:
     """True when this process admitted this run of ``job`` as a half-open trial."""
     return (job.pk, job.attempts) in _trials
 
 
 def unadmit(job: Job) -> None:
-    """Give back the trial place of a run that will not report on the dependency."""
-    _trials.discard((job.pk, job.attempts))
-    unadmit_key(job.breaker_key or "")
+    """Give back the trial place of a run that will not report on the dependency (only this
+    process knows its trials; others' are recovered when they go stale, see ``admit``)."""
+    if (job.pk, job.attempts) in _trials:
+        _trials.discard((job.pk, job.attempts))
+        unadmit_key(job.breaker_key or "")
 
 
 def unadmit_key(key: str) -> None:

@@ -110,7 +110,13 @@ class GateKeeper:
         blocked_breakers: set[str] = set()
         changes: list[datetime] = []
         for row in CircuitBreaker.objects.exclude(state=BreakerState.CLOSED).values(
-            "key", "state", "opened_at", "reset_timeout", "half_open_trials", "half_open_max"
+            "key",
+            "state",
+            "opened_at",
+            "reset_timeout",
+            "half_open_trials",
+            "half_open_max",
+            "updated_at",
         ):
             if row["state"] == BreakerState.OPEN:
                 reopen_at = (row["opened_at"] or now) + timedelta(seconds=row["reset_timeout"])
@@ -118,7 +124,10 @@ class GateKeeper:
                     blocked_breakers.add(row["key"])
                     changes.append(reopen_at)
             elif row["half_open_trials"] >= row["half_open_max"]:
-                blocked_breakers.add(row["key"])
+                stale_at = row["updated_at"] + breaker.stale_trial_after(row["reset_timeout"])
+                if stale_at > now:  # past it, admission recovers the lost trial places
+                    blocked_breakers.add(row["key"])
+                    changes.append(stale_at)
         concurrency: set[str] = set()
         rate: set[str] = set()
         for gate in Gate.objects.filter(

@@ -10,6 +10,7 @@ from django.utils import timezone
 from .. import conf, registry
 from ..exceptions import UnknownTask
 from ..models import Attempt, DeadLetter, Job
+from ..serialization import decode_arguments
 
 
 def _history(job: Job, using: str) -> list[dict[str, Any]]:
@@ -72,7 +73,13 @@ def replay_dead_letter(dead_letter: DeadLetter, by: Any = None) -> Job:
             .first()
         )
         retry = definition.retry or conf.default_retry()
+        keys = None
+        if definition.is_gated:
+            # The replay is held by the same breaker and limits as the original.
+            args, kwargs = decode_arguments(locked.args, locked.kwargs)
+            keys = definition.gate_keys(args, kwargs)
         new_job = enqueue_row(
+            gate_keys=keys,
             task=locked.task,
             args=locked.args,
             kwargs=locked.kwargs,

@@ -192,8 +192,12 @@ class Child:
                 self._flush()
                 return
             index, unit = self.pending.popleft()
-            self._run_inline(index, unit)
-            if len(self.buffer) >= FLUSH_EVERY:
+            if not self._run_inline(index, unit):
+                # A failure may open a breaker or signal trouble: do not run what was claimed
+                # ahead on stale assumptions; give it back (no attempt used) and look again.
+                self._give_back_pending()
+                self._flush()
+            elif len(self.buffer) >= FLUSH_EVERY:
                 self._flush()
 
     def _prefetch_size(self) -> int:
@@ -204,7 +208,8 @@ class Child:
             size = min(size, max(1, self.config.max_jobs_per_child - self.processed))
         return size
 
-    def _run_inline(self, index: int, unit: list[Job]) -> None:
+    def _run_inline(self, index: int, unit: list[Job]) -> bool:
+        """Run one unit; return True when every job of it succeeded."""
         first = unit[0]
         deadline = time.time() + (first.timeout or conf.default_timeout())
         self.slots.occupy(index, first.pk, first.attempts, deadline)
@@ -216,13 +221,14 @@ class Child:
         )
         self.slots.occupy(index, first.pk, first.attempts, FINISHED)
         self.buffer.append((index, unit, outcomes))
+        return all(outcome.kind == "succeeded" for outcome in outcomes)
 
     def _give_back_pending(self) -> None:
         """Stopping: prefetched units that never started go back without using an attempt."""
         while self.pending:
             index, unit = self.pending.popleft()
             back = [
-                Outcome.lost("released", job.started_at, "released unstarted at shutdown")
+                Outcome.lost("released", job.started_at, "claimed ahead, never started")
                 for job in unit
             ]
             self.buffer.append((index, unit, back))

@@ -62,6 +62,7 @@ class Claimer:
         now = timezone.now()
         runnable = Job.objects.runnable(now).in_queues(list(self.config.queues))
         if GateKeeper.active():
+            self.gates.invalidate()  # deciding to exit: no stale snapshot
             runnable = runnable.filter(self.gates.exclusions(now).q())
         return runnable.exists()
 

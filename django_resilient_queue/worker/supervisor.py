@@ -14,7 +14,7 @@ from multiprocessing.process import BaseProcess
 from types import FrameType
 
 from ..alerts.store import raise_alert
-from ..models import WorkerState
+from ..models import Job, JobStatus, WorkerState
 from .child import EXIT_RECYCLE, EXIT_STOP_REQUESTED, child_main, slot_count
 from .config import WorkerConfig
 from .dbretry import CONNECTION_ERRORS, OutageTracker, drop_connections
@@ -157,7 +157,7 @@ class Supervisor:
                 continue
             process.join()
             code = process.exitcode
-            self._take_back_slots(child, code)
+            self._take_back_slots(child, code, process.pid)
             self._forget_worker(process.pid, code)
             if code == EXIT_STOP_REQUESTED and not stopping:
                 logger.warning("a graceful stop was requested for this runworkers; stopping")
@@ -175,18 +175,46 @@ class Supervisor:
             self._start(child)
         self._flush_pending()
 
-    def _take_back_slots(self, child: ChildHandle, code: int | None) -> None:
+    def _take_back_slots(
+        self, child: ChildHandle, code: int | None, pid: int | None, *, shutdown: bool = False
+    ) -> None:
         """The runs a dead child held are over: record them now instead of waiting for leases."""
+        covered: set[tuple[int, int]] = set()
         for state in child.slots.busy():
             key = (state.job_id, state.attempt)
-            if not state.started:
-                kind, message = "released", "claimed ahead but never started: its worker exited"
+            covered.add(key)
+            if shutdown or not state.started:
+                kind, message = "released", "given back: its worker stopped before it started"
+                if shutdown:
+                    message = "released at shutdown"
             elif key in child.timed_out:
                 kind, message = "timeout", "ran past its timeout; its worker was killed"
             else:
                 kind, message = "abandoned", f"its worker process exited with code {code}"
             self.pending.append(PendingWrite(state.job_id, state.attempt, kind, message))
+        # A batch holds one slot: its other jobs are found through the dead child's rows.
+        kind = "released" if shutdown else "abandoned"
+        for job_id, attempt in self._runs_of(pid):
+            if (job_id, attempt) not in covered:
+                message = (
+                    "released at shutdown" if shutdown else f"its worker exited with code {code}"
+                )
+                self.pending.append(PendingWrite(job_id, attempt, kind, message))
         child.slots.clear()
+
+    def _runs_of(self, pid: int | None) -> list[tuple[int, int]]:
+        """(job id, attempt) of the jobs still running for this supervisor's child ``pid``."""
+        if pid is None:
+            return []
+        try:
+            return list(
+                Job.objects.filter(
+                    status=JobStatus.RUNNING, worker__pid=pid, worker__supervisor_pid=os.getpid()
+                ).values_list("pk", "attempts")
+            )
+        except CONNECTION_ERRORS:
+            drop_connections()
+            return []  # their leases will bring them back
 
     def _forget_worker(self, pid: int | None, code: int | None) -> None:
         """A child that did not exit cleanly cannot mark its Worker row: do it for it."""
@@ -239,11 +267,7 @@ class Supervisor:
             assert child.process is not None and child.process.pid is not None
             os.kill(child.process.pid, signal.SIGKILL)
             child.process.join(timeout=5)
-            for state in child.slots.busy():
-                self.pending.append(
-                    PendingWrite(state.job_id, state.attempt, "released", "released at shutdown")
-                )
-            child.slots.clear()
+            self._take_back_slots(child, None, child.process.pid, shutdown=True)
         deadline = time.monotonic() + 10
         while self.pending and time.monotonic() < deadline:
             self._flush_pending()

@@ -35,6 +35,12 @@ def test_defaults_pass() -> None:
         ({"SCHEDULES": {"x": {"task": "t", "cron": "61 * * * *"}}}, "resilient_queue.E010"),
         ({"RETENTION": {"succeeded": -1}}, "resilient_queue.E011"),
         ({"ALERTS": {"CHANNELS": [{"type": "pager"}]}}, "resilient_queue.E012"),
+        ({"EXCEPTION_CATEGORIES": {"x.Y": "SLOW"}}, "resilient_queue.E014"),
+        ({"PRIORITY_AGING": {"interval": 0, "step": 10}}, "resilient_queue.E015"),
+        ({"PRIORITY_AGING": {"every": 10}}, "resilient_queue.E015"),
+        ({"QUEUES": {"a": {"max_depth": 10, "emergency_threshold": 2}}}, "resilient_queue.E007"),
+        ({"QUEUES": {"a": {"max_dept": 10}}}, "resilient_queue.E007"),
+        ({"MAX_STALLS": True}, "resilient_queue.E003"),
     ],
 )
 def test_bad_settings(value, expected: str) -> None:
