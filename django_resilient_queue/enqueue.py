@@ -178,14 +178,16 @@ def enqueue_many(
     results: list[Job] = []
     with transaction.atomic(using=alias):
         plain = [j for j in jobs if j.unique_lock is None]
-        created = Job.objects.using(alias).bulk_create(plain, batch_size=BULK_BATCH_SIZE)
+        dialect = dialect_for(connections[alias])
+        created = dialect.bulk_insert(plain)
+        if created is None:
+            created = Job.objects.using(alias).bulk_create(plain, batch_size=BULK_BATCH_SIZE)
         by_identity = {id(j): j for j in created}
         for job in jobs:
             if job.unique_lock is None:
                 results.append(by_identity.get(id(job), job))
             else:
                 results.append(_insert_unique(job, alias, now))
-        dialect = dialect_for(connections[alias])
         if not dialect.notifies_on_insert:
             for queue in sorted({j.queue for j in jobs}):
                 dialect.notify(queue)

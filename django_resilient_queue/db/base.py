@@ -116,6 +116,10 @@ class Dialect:
             claimed.lease_expires_at = lease_until
             claimed.worker_id = worker_id
 
+    def bulk_insert(self, jobs: list[Job]) -> list[Job] | None:
+        """Insert many new jobs fast and set their ids; None: use the ORM's bulk_create."""
+        return None
+
     def mark_succeeded(self, runs: Sequence[tuple[int, int, object, datetime]]) -> set[int] | None:
         """Mark many runs (job id, attempt, result, finished_at) succeeded in one statement,
         fenced like every write; return the ids written, or None where unsupported."""
