@@ -448,6 +448,8 @@ def run_drain(
         window = done.last_finished - done.first_started
         result["processing_window_seconds"] = round(window, 4)
         result["startup_seconds"] = round(done.first_started - t_launch, 4)
+        if window > 0:
+            result["window_jobs_per_second"] = round(jobs / window, 1)
     if db_url:
         time.sleep(0.6)  # PostgreSQL flushes backend statistics at most once a second
         result["db_per_job"] = per_job(counters_before, pg_counters(db_url), jobs)

@@ -93,7 +93,6 @@ async def enqueue_bulk(queries: Any, jobs: int) -> None:
 
 
 async def amain(args: Any) -> dict[str, Any] | None:
-    work = workdir(args)
     if args.action == "worker":
         await worker(args.db_url, args.burst)
         return None
