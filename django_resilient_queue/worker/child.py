@@ -175,7 +175,7 @@ class Child:
                 if self.should_stop():
                     return
                 self.wake.clear()
-                units = self._claim(self._prefetch_size())
+                units = self._claim(min(self._prefetch_size(), len(self.free_slots)))
                 if not units:
                     if self.config.burst and not self._runnable_left():
                         return
@@ -224,12 +224,11 @@ class Child:
         return all(outcome.kind == "succeeded" for outcome in outcomes)
 
     def _give_back_pending(self) -> None:
-        """Stopping: prefetched units that never started go back without using an attempt."""
+        """Units claimed ahead that will not run now go back as if never claimed."""
         while self.pending:
             index, unit = self.pending.popleft()
             back = [
-                Outcome.lost("released", job.started_at, "claimed ahead, never started")
-                for job in unit
+                Outcome.lost("unstarted", job.started_at, "claimed ahead, not run") for job in unit
             ]
             self.buffer.append((index, unit, back))
 
@@ -273,7 +272,7 @@ class Child:
                 job.attempts,
                 outcome.kind,
             )
-        if outcome.kind == "released":
+        if outcome.kind in ("released", "unstarted"):
             return
         with self.lock:
             self.processed += 1

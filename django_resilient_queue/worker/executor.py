@@ -20,7 +20,8 @@ from ..models import Job
 from ..serialization import decode_arguments, encode_result
 from .timeouts import SoftTimeout, soft_timeout
 
-OutcomeKind = Literal["succeeded", "failed", "timeout", "released", "abandoned"]
+# "unstarted": claimed ahead but never run; it goes back as if never claimed (no Attempt).
+OutcomeKind = Literal["succeeded", "failed", "timeout", "released", "abandoned", "unstarted"]
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.db import connections, router, transaction
-from django.db.models import F
+from django.db.models import Case, F, Value, When
 
 from .. import conf, registry
 from ..alerts.store import raise_alert, resolve_alert
@@ -96,7 +96,7 @@ def release_gates(
     config = definition.breaker_config if definition else None
     if not job.breaker_key or config is None:
         return
-    if outcome.kind in ("released", "abandoned"):
+    if outcome.kind in ("released", "abandoned", "unstarted"):
         # Says nothing about the dependency; if it was a trial (perhaps admitted by a
         # process that is gone), its place is given back.
         breaker.unadmit(job)
@@ -199,6 +199,19 @@ def _apply(job: Job, outcome: Outcome, alias: str, freed: dict[str, int]) -> boo
         ):
             return False
         _attempt(job, outcome, AttemptOutcome.RELEASED).save(using=alias)
+        release_gates(job, definition, outcome, freed)
+        return True
+    if outcome.kind == "unstarted":
+        if not fence.update(
+            first_started_at=Case(
+                When(attempts=1, then=Value(None)), default=F("first_started_at")
+            ),
+            status=JobStatus.QUEUED,
+            attempts=F("attempts") - 1,
+            lease_expires_at=None,
+            worker_id=None,
+        ):
+            return False
         release_gates(job, definition, outcome, freed)
         return True
     if outcome.kind == "abandoned":

@@ -183,10 +183,10 @@ class Supervisor:
         for state in child.slots.busy():
             key = (state.job_id, state.attempt)
             covered.add(key)
-            if shutdown or not state.started:
-                kind, message = "released", "given back: its worker stopped before it started"
-                if shutdown:
-                    message = "released at shutdown"
+            if not state.started:
+                kind, message = "unstarted", "claimed ahead; its worker stopped before running it"
+            elif shutdown:
+                kind, message = "released", "released at shutdown"
             elif key in child.timed_out:
                 kind, message = "timeout", "ran past its timeout; its worker was killed"
             else:
