@@ -32,7 +32,8 @@ class JobContext:
         """Record progress from an async job."""
         from asgiref.sync import sync_to_async
 
-        return bool(await sync_to_async(self._write_progress)(percent, message, stage))
+        write = sync_to_async(self._write_progress_and_close, thread_sensitive=False)
+        return bool(await write(percent, message, stage))
 
     def _write_progress_and_close(self, percent: float, message: str, stage: str) -> bool:
         from django.db import connections
