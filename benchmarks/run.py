@@ -523,8 +523,13 @@ def python_version(python: str) -> tuple[int, int] | None:
 def find_python(minimum: tuple[int, int]) -> str | None:
     if sys.version_info[:2] >= minimum:
         return sys.executable
-    for minor in range(minimum[1], minimum[1] + 4):
-        candidate = shutil.which(f"python{minimum[0]}.{minor}")
+    candidates = [
+        shutil.which(f"python{minimum[0]}.{minor}") for minor in range(minimum[1], minimum[1] + 4)
+    ]
+    if shutil.which("pyenv"):  # interpreters pyenv installed but did not put on PATH
+        root = subprocess.run(["pyenv", "root"], capture_output=True, text=True).stdout.strip()
+        candidates += sorted(str(p) for p in Path(root).glob("versions/3.*/bin/python3"))
+    for candidate in candidates:
         if candidate and (python_version(candidate) or (0, 0)) >= minimum:
             return candidate
     return None
