@@ -9,7 +9,6 @@ hold across workers; a refused job is put back as if never claimed.
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -35,8 +34,6 @@ class Exclusions:
     rate_keys: frozenset[str] = frozenset()
     tasks: frozenset[str] = frozenset()
     next_change: datetime | None = None
-    # Every breaker not closed (held back or not): only their jobs need a look at admission.
-    troubled_breakers: frozenset[str] = frozenset()
 
     def __bool__(self) -> bool:
         return bool(self.breaker_keys or self.concurrency_keys or self.rate_keys or self.tasks)
@@ -100,7 +97,9 @@ class GateKeeper:
         if not tasks:
             return self._snapshot
         snap = self._snapshot
-        return dataclasses.replace(snap, tasks=tasks)
+        return Exclusions(
+            snap.breaker_keys, snap.concurrency_keys, snap.rate_keys, tasks, snap.next_change
+        )
 
     def invalidate(self) -> None:
         """Take a fresh snapshot at the next claim (after a refusal)."""
@@ -109,7 +108,6 @@ class GateKeeper:
     @staticmethod
     def _take_snapshot(now: datetime) -> Exclusions:
         blocked_breakers: set[str] = set()
-        troubled: set[str] = set()
         changes: list[datetime] = []
         for row in CircuitBreaker.objects.exclude(state=BreakerState.CLOSED).values(
             "key",
@@ -120,7 +118,6 @@ class GateKeeper:
             "half_open_max",
             "updated_at",
         ):
-            troubled.add(row["key"])
             if row["state"] == BreakerState.OPEN:
                 reopen_at = (row["opened_at"] or now) + timedelta(seconds=row["reset_timeout"])
                 if reopen_at > now:
@@ -148,7 +145,6 @@ class GateKeeper:
             frozenset(rate),
             frozenset(),
             min(changes) if changes else None,
-            frozenset(troubled),
         )
 
     def admit(self, jobs: list[Job], now: datetime) -> list[Job]:
@@ -157,7 +153,7 @@ class GateKeeper:
             job.task: registry.lookup(job.task) for job in jobs if registry.is_registered(job.task)
         }
         admitted = [job for job in jobs if job.task in definitions]
-        refused = _admit_breakers(admitted, definitions, self._snapshot.troubled_breakers, now)
+        refused = _admit_breakers(admitted, definitions, now)
         admitted = [job for job in admitted if job not in refused]
         took_concurrency: list[Job] = []
         for key, group in _group(admitted, "concurrency_key", definitions, "concurrency_limit"):
@@ -190,18 +186,21 @@ def _group(
 
 
 def _admit_breakers(
-    jobs: list[Job], definitions: dict[str, JobDefinition], troubled: frozenset[str], now: datetime
+    jobs: list[Job], definitions: dict[str, JobDefinition], now: datetime
 ) -> list[Job]:
-    """Refuse jobs whose breaker is open; take trial places of half-open ones. Breakers closed
-    in the snapshot (at most SNAPSHOT_TTL old) cost nothing: a breaker that opened since then
-    holds back the next claim, not this one."""
-    return [
-        job
-        for job in jobs
-        if job.breaker_key in troubled
-        and definitions[job.task].breaker_config is not None
-        and not breaker.admit(job, now)
-    ]
+    """Refuse jobs whose breaker is open; take trial places of half-open ones (one query when
+    every breaker is closed)."""
+    keys = {
+        job.breaker_key for job in jobs if job.breaker_key and definitions[job.task].breaker_config
+    }
+    if not keys:
+        return []
+    troubled = set(
+        CircuitBreaker.objects.filter(key__in=keys)
+        .exclude(state=BreakerState.CLOSED)
+        .values_list("key", flat=True)
+    )
+    return [job for job in jobs if job.breaker_key in troubled and not breaker.admit(job, now)]
 
 
 def _give_back(refused: list[Job], took_concurrency: list[Job]) -> None:
