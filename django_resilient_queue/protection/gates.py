@@ -139,6 +139,8 @@ class GateKeeper:
                 changes.append(gate["blocked_until"] or now)
             elif gate["running"] >= gate["limit"]:
                 concurrency.add(gate["key"])
+                # A place frees when a job ends, at no known time: look again soon.
+                changes.append(now + timedelta(seconds=SNAPSHOT_TTL))
         return Exclusions(
             frozenset(blocked_breakers),
             frozenset(concurrency),
