@@ -167,3 +167,21 @@ def test_open_breaker_keeps_its_jobs_queued_without_blocking_others() -> None:
     other = jobs.add.using(priority=Priority.LOW).enqueue(1, 1)
     assert [j.pk for j in claim()] == [other.pk]
     assert all(Job.objects.get(pk=j.pk).status == "queued" for j in held)
+
+
+def test_a_replay_keeps_the_gate_keys_of_the_original() -> None:
+    from django_resilient_queue.models import DeadLetter
+
+    letter = DeadLetter.objects.create(
+        task="tests.jobs_protection.per_account",
+        queue="default",
+        args=["A", 1, 0],
+        kwargs={},
+        reason="test",
+    )
+    replayed = letter.replay()
+    assert replayed.concurrency_key == "tests.jobs_protection.per_account:A"
+    breaker_letter = DeadLetter.objects.create(
+        task="tests.jobs_protection.call_dependency", queue="default", args=[1], reason="test"
+    )
+    assert breaker_letter.replay().breaker_key == "tests.jobs_protection.call_dependency"
