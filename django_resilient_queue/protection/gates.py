@@ -23,6 +23,7 @@ from ..models import BreakerState, CircuitBreaker, Gate, GateKind, Job
 from . import breaker, limits
 
 SNAPSHOT_TTL = 0.25
+SATURATED_RETRY = 0.02
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,8 @@ class GateKeeper:
 
     def exclusions(self, now: datetime, batch_not_ready: Iterable[str] = ()) -> Exclusions:
         """Return what to skip now (from a snapshot at most SNAPSHOT_TTL old)."""
-        if time.monotonic() - self._taken_at > SNAPSHOT_TTL:
+        due = self._snapshot.next_change is not None and now >= self._snapshot.next_change
+        if due or time.monotonic() - self._taken_at > SNAPSHOT_TTL:
             self._snapshot = self._take_snapshot(now)
             self._taken_at = time.monotonic()
         tasks = frozenset(batch_not_ready)
@@ -140,7 +142,7 @@ class GateKeeper:
             elif gate["running"] >= gate["limit"]:
                 concurrency.add(gate["key"])
                 # A place frees when a job ends, at no known time: look again soon.
-                changes.append(now + timedelta(seconds=SNAPSHOT_TTL))
+                changes.append(now + timedelta(seconds=SATURATED_RETRY))
         return Exclusions(
             frozenset(blocked_breakers),
             frozenset(concurrency),

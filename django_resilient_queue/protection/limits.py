@@ -63,9 +63,19 @@ def release_concurrency(counts: Mapping[str, int]) -> None:
             Gate.objects.filter(key=key).update(running=0)
 
 
-def _in_window(starts: list[list[float]], since: float) -> list[list[float]]:
-    """The [time, count] entries after ``since``, oldest first."""
-    return sorted(([t, n] for t, n in starts if t > since), key=lambda entry: entry[0])
+BUCKETS = 100  # a window is kept as at most this many [start of bucket, count] entries
+
+
+def _in_window(starts: list[list[float]], now_ts: float, rate: RateLimit) -> list[list[float]]:
+    """The entries whose bucket still overlaps the window ending now, oldest first.
+
+    A bucket is dropped only once all of it has left the window, so the count is never
+    lower than the true number of starts in the window: the limit is never exceeded,
+    and a place can come free up to one bucket (1 % of the window) late.
+    """
+    width = rate.window / BUCKETS
+    since = now_ts - rate.window
+    return sorted(([t, n] for t, n in starts if t + width > since), key=lambda entry: entry[0])
 
 
 def acquire_rate(key: str, rate: RateLimit, now: datetime, wanted: int = 1) -> int:
@@ -73,21 +83,26 @@ def acquire_rate(key: str, rate: RateLimit, now: datetime, wanted: int = 1) -> i
     how many fit. The row is locked for the claim's transaction: concurrent claims of the
     key queue up behind it instead of retrying (optimistic retries starved under load).
 
-    ``starts`` holds [time, count] pairs, one per admitting claim, so its size is the
-    number of claims in a window, not the number of jobs.
+    ``starts`` holds [bucket start, count] entries, at most BUCKETS + 1 of them, so its
+    size does not grow with the number of jobs or claims.
     """
     now_ts = now.timestamp()
+    width = rate.window / BUCKETS
     for _ in range(RETRIES):
         row = Gate.objects.select_for_update().filter(key=key).values("starts", "version").first()
         if row is None:
             _create_gate(key, GateKind.RATE, rate.count, rate.window)
             continue
-        starts = _in_window(row["starts"], now_ts - rate.window)
+        starts = _in_window(row["starts"], now_ts, rate)
         used = int(sum(n for _, n in starts))
         granted = min(wanted, rate.count - used)
         if granted <= 0:
             return 0
-        starts.append([now_ts, granted])
+        bucket = now_ts - now_ts % width
+        if starts and starts[-1][0] == bucket:
+            starts[-1][1] += granted
+        else:
+            starts.append([bucket, granted])
         if Gate.objects.filter(key=key, version=row["version"]).update(
             starts=starts,
             blocked_until=_blocked_until(starts, rate, now, now_ts),
@@ -102,14 +117,15 @@ def acquire_rate(key: str, rate: RateLimit, now: datetime, wanted: int = 1) -> i
 def _blocked_until(
     starts: list[list[float]], rate: RateLimit, now: datetime, now_ts: float
 ) -> datetime | None:
-    """When the full window frees a place: the time the oldest start needed leaves it."""
+    """When the full window frees a place: the end of the oldest bucket that must leave it."""
     excess = sum(n for _, n in starts) - rate.count + 1
     if excess <= 0:
         return None
+    width = rate.window / BUCKETS
     for moment, count in starts:
         excess -= count
         if excess <= 0:
-            return now + timedelta(seconds=moment + rate.window - now_ts)
+            return now + timedelta(seconds=moment + width + rate.window - now_ts)
     return None
 
 
