@@ -550,3 +550,31 @@ def copy_row_sql(
         f"WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < {copies}) "
         f"{insert}SELECT {select} FROM {table} t, g WHERE {where}"
     )
+
+
+def run_one_worker_latency(
+    args: argparse.Namespace,
+    cmd: list[str],
+    env: dict[str, str],
+    enqueue: Callable[[float], None],
+    cwd: Path | None = None,
+) -> dict[str, Any]:
+    """The latency action every adapter shares: one idle worker ``cmd`` (with ``env`` plus the
+    latency file's path), jobs enqueued by ``enqueue(t_enqueue)``."""
+    work = workdir(args)
+    latency_file = work / f"latency-{os.getpid()}.txt"
+    logs = [work / f"worker-{os.getpid()}.log"]
+    worker_env = {**env, LATENCY_FILE_ENV: str(latency_file)}
+
+    def launch() -> list[subprocess.Popen[bytes]]:
+        return [start_process(cmd, env=worker_env, log_path=logs[0], cwd=cwd)]
+
+    return run_latency(
+        jobs=args.jobs,
+        interval=args.interval,
+        launch=launch,
+        enqueue=enqueue,
+        latency_file=latency_file,
+        timeout=args.timeout,
+        logs=logs,
+    )

@@ -21,13 +21,12 @@ BENCH = HERE.parent.parent
 sys.path[:0] = [str(BENCH), str(HERE)]
 
 from harness.common import (  # noqa: E402
-    LATENCY_FILE_ENV,
     Finished,
     adapter_parser,
     log,
     main_guard,
     run_drain,
-    run_latency,
+    run_one_worker_latency,
     start_process,
     timed,
     workdir,
@@ -138,23 +137,8 @@ def main() -> dict[str, Any] | None:
             )
 
         if args.action == "latency":
-            latency_file = work / f"latency-{os.getpid()}.txt"
-            logs = [work / f"worker-{os.getpid()}.log"]
             cmd = worker_cmd(args.queue, 1)
-
-            def launch() -> list[Any]:
-                worker_env = {**env, LATENCY_FILE_ENV: str(latency_file)}
-                return [start_process(cmd, env=worker_env, log_path=logs[0], cwd=HERE)]
-
-            return run_latency(
-                jobs=args.jobs,
-                interval=args.interval,
-                launch=launch,
-                enqueue=lambda t: record.delay(t),
-                latency_file=latency_file,
-                timeout=args.timeout,
-                logs=logs,
-            )
+            return run_one_worker_latency(args, cmd, env, record.delay, cwd=HERE)
         raise SystemExit(f"unknown action {args.action}")
     finally:
         # A "fresh database" on Redis is a fresh queue name: remove what this run made.

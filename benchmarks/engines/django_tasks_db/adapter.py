@@ -18,14 +18,13 @@ BENCH = HERE.parent.parent
 sys.path[:0] = [str(BENCH), str(HERE)]
 
 from harness.common import (  # noqa: E402
-    LATENCY_FILE_ENV,
     Finished,
     adapter_parser,
     copy_row_sql,
     log,
     main_guard,
     run_drain,
-    run_latency,
+    run_one_worker_latency,
     start_process,
     timed,
     workdir,
@@ -143,23 +142,8 @@ def main() -> dict[str, Any] | None:
         )
 
     if args.action == "latency":
-        latency_file = work / f"latency-{os.getpid()}.txt"
-        logs = [work / f"worker-{os.getpid()}.log"]
         cmd = [sys.executable, "-m", "django", "db_worker", "--verbosity", "0"]
-        env = worker_env(args.db_url, {LATENCY_FILE_ENV: str(latency_file)})
-
-        def launch() -> list[Any]:
-            return [start_process(cmd, env=env, log_path=logs[0])]
-
-        return run_latency(
-            jobs=args.jobs,
-            interval=args.interval,
-            launch=launch,
-            enqueue=lambda t: record.enqueue(t),
-            latency_file=latency_file,
-            timeout=args.timeout,
-            logs=logs,
-        )
+        return run_one_worker_latency(args, cmd, worker_env(args.db_url), record.enqueue)
     raise SystemExit(f"unknown action {args.action}")
 
 

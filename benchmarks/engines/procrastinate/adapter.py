@@ -19,14 +19,13 @@ BENCH = HERE.parent.parent
 sys.path[:0] = [str(BENCH), str(HERE)]
 
 from harness.common import (  # noqa: E402
-    LATENCY_FILE_ENV,
     Finished,
     adapter_parser,
     log,
     main_guard,
     parse_url,
     run_drain,
-    run_latency,
+    run_one_worker_latency,
     start_process,
     timed,
     workdir,
@@ -123,24 +122,9 @@ def main() -> dict[str, Any] | None:
         )
 
     if args.action == "latency":
-        latency_file = work / f"latency-{os.getpid()}.txt"
-        logs = [work / f"worker-{os.getpid()}.log"]
         cmd = [sys.executable, __file__, "worker", "--db-url", args.db_url, "--concurrency", "1"]
-        env[LATENCY_FILE_ENV] = str(latency_file)
-
-        def launch() -> list[Any]:
-            return [start_process(cmd, env=env, log_path=logs[0])]
-
         with app.open():
-            return run_latency(
-                jobs=args.jobs,
-                interval=args.interval,
-                launch=launch,
-                enqueue=lambda t: record.defer(t_enqueue=t),
-                latency_file=latency_file,
-                timeout=args.timeout,
-                logs=logs,
-            )
+            return run_one_worker_latency(args, cmd, env, lambda t: record.defer(t_enqueue=t))
     raise SystemExit(f"unknown action {args.action}")
 
 
