@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 
-from ..failures import FailureCategory
+from .failure import FailureDetails
 
 
 class AttemptOutcome(models.TextChoices):
@@ -17,7 +17,7 @@ class AttemptOutcome(models.TextChoices):
     RELEASED = "released", "released"
 
 
-class Attempt(models.Model):
+class Attempt(FailureDetails):
     """A run of a job: who ran it, when, and how it ended."""
 
     id = models.BigAutoField(primary_key=True)
@@ -36,15 +36,6 @@ class Attempt(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     outcome = models.CharField(max_length=16, choices=AttemptOutcome.choices)
-    failure_category = models.CharField(
-        max_length=16,
-        choices=[(c.value, c.value) for c in FailureCategory],
-        blank=True,
-        default="",
-    )
-    error_type = models.CharField(max_length=255, blank=True, default="")
-    error_message = models.TextField(blank=True, default="")
-    traceback = models.TextField(blank=True, default="")
 
     class Meta:
         indexes = [

@@ -8,13 +8,13 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from ..failures import FailureCategory
+from .failure import FailureDetails
 
 if TYPE_CHECKING:
     from .job import Job
 
 
-class DeadLetter(models.Model):
+class DeadLetter(FailureDetails):
     """Everything needed to understand and replay a job that failed for good."""
 
     id = models.BigAutoField(primary_key=True)
@@ -31,15 +31,6 @@ class DeadLetter(models.Model):
     args = models.JSONField(default=list, blank=True)
     kwargs = models.JSONField(default=dict, blank=True)
     reason = models.CharField(max_length=255)
-    failure_category = models.CharField(
-        max_length=16,
-        choices=[(c.value, c.value) for c in FailureCategory],
-        blank=True,
-        default="",
-    )
-    error_type = models.CharField(max_length=255, blank=True, default="")
-    error_message = models.TextField(blank=True, default="")
-    traceback = models.TextField(blank=True, default="")
     attempts = models.PositiveIntegerField(default=0)
     history = models.JSONField(
         default=list, blank=True, help_text="Every attempt: number, outcome, error, traceback."
