@@ -118,8 +118,8 @@ ENGINES: dict[str, Engine] = {
             configuration=(
                 'As ours, with the job declared `@job(breaker=True, rate_limit="100000/s", '
                 "concurrency_limit=64)`: limits that never hold a job back, so the difference "
-                'from ours is the cost of their bookkeeping. Reported as "not available" while '
-                "`@job` does not accept these options."
+                "from ours is the cost of their bookkeeping. The plain runs register no gated "
+                "job at all, so they take the ungated claim path."
             ),
         ),
         Engine(

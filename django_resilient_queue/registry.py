@@ -42,6 +42,11 @@ def has_gated_definitions() -> bool:
     return any(d.is_gated or d.is_batch for d in _definitions.values())
 
 
+def has_breaker_definitions() -> bool:
+    """True when a registered job has a circuit breaker."""
+    return any(d.breaker_config is not None for d in _definitions.values())
+
+
 def batch_definitions() -> dict[str, JobDefinition]:
     """Return the registered batch jobs by task name."""
     return {name: d for name, d in _definitions.items() if d.is_batch}

@@ -14,7 +14,7 @@ class GateKind(models.TextChoices):
 
 
 class Gate(models.Model):
-    """The state of one limit, shared by every worker through the database.
+    """The state of one limit (one kind, one key), shared by every worker through the database.
 
     Concurrency: ``running`` jobs of the key now, at most ``limit``.
     Rate: ``starts`` holds the start times (epoch seconds) within the last ``window``
@@ -23,7 +23,7 @@ class Gate(models.Model):
     """
 
     id = models.BigAutoField(primary_key=True)
-    key = models.CharField(max_length=255, unique=True)
+    key = models.CharField(max_length=255)
     kind = models.CharField(max_length=16, choices=GateKind.choices)
     limit = models.PositiveIntegerField(default=1)
     window = models.FloatField(default=0.0)
@@ -35,6 +35,8 @@ class Gate(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["kind", "blocked_until"], name="drq_gate_blocked")]
+        # A task with both a rate and a concurrency limit has one key for both: one row each.
+        constraints = [models.UniqueConstraint(fields=["kind", "key"], name="drq_gate_kind_key")]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.key}"

@@ -1,20 +1,24 @@
 """The claim's gates: which keys to skip now, and admission of what was claimed.
 
-A claim first excludes the keys known to be blocked (one snapshot, refreshed at most
-every SNAPSHOT_TTL seconds and at once after a refusal), so held-back jobs never
-stand in front of runnable ones. What it then claims is admitted key by key with
-conditional updates, inside the claim's transaction, which is what makes the limits
-hold across workers; a refused job is put back as if never claimed.
+A claim skips the jobs of every circuit breaker that is not closed when it runs (a
+subquery of the claim itself, so no worker claims for an open breaker, however fresh
+its view) except the keys due for a half-open trial, and the keys known to be full
+(one snapshot, refreshed at most every SNAPSHOT_TTL seconds and at once after a
+refusal), so held-back jobs never stand in front of runnable ones. What it claims is
+then admitted inside the claim's transaction: trials one by one, concurrency places of
+every key together, rate starts key by key, which is what makes the limits hold
+across workers; a refused job is put back as if never claimed.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from django.db.models import Q
+from django.db import connections, router
+from django.db.models import Q, Subquery
 
 from .. import registry
 from ..db.base import ClaimFilter
@@ -28,22 +32,30 @@ SATURATED_RETRY = 0.02
 
 @dataclass(frozen=True)
 class Exclusions:
-    """Keys and tasks a claim must skip now."""
+    """What a claim must skip now."""
 
-    breaker_keys: frozenset[str] = frozenset()
+    # Some registered job has a breaker: skip every breaker key not closed at claim time...
+    guard_breakers: bool = False
+    # ...except these, which may let a half-open trial through now.
+    breaker_trials: frozenset[str] = frozenset()
     concurrency_keys: frozenset[str] = frozenset()
     rate_keys: frozenset[str] = frozenset()
     tasks: frozenset[str] = frozenset()
     next_change: datetime | None = None
 
     def __bool__(self) -> bool:
-        return bool(self.breaker_keys or self.concurrency_keys or self.rate_keys or self.tasks)
+        return bool(self.guard_breakers or self.concurrency_keys or self.rate_keys or self.tasks)
 
     def q(self) -> Q:
         """Return the ORM filter that keeps only jobs not held back."""
         query = Q()
-        if self.breaker_keys:
-            query &= Q(breaker_key__isnull=True) | ~Q(breaker_key__in=self.breaker_keys)
+        if self.guard_breakers:
+            troubled = CircuitBreaker.objects.exclude(state=BreakerState.CLOSED).values("key")
+            query &= (
+                Q(breaker_key__isnull=True)
+                | Q(breaker_key__in=self.breaker_trials)
+                | ~Q(breaker_key__in=Subquery(troubled))
+            )
         if self.concurrency_keys:
             query &= Q(concurrency_key__isnull=True) | ~Q(concurrency_key__in=self.concurrency_keys)
         if self.rate_keys:
@@ -56,8 +68,19 @@ class Exclusions:
         """Return the same filter as SQL (AND-prefixed) with its parameters."""
         parts: list[str] = []
         params: list[object] = []
+        if self.guard_breakers:
+            quote = connections[router.db_for_read(CircuitBreaker)].ops.quote_name
+            table = quote(CircuitBreaker._meta.db_table)
+            trials = ""
+            if self.breaker_trials:
+                trials = f" OR breaker_key IN ({', '.join(['%s'] * len(self.breaker_trials))})"
+                params.extend(sorted(self.breaker_trials))
+            parts.append(
+                f" AND (breaker_key IS NULL{trials} OR breaker_key NOT IN "
+                f"(SELECT {quote('key')} FROM {table} WHERE {quote('state')} <> %s))"
+            )
+            params.append(BreakerState.CLOSED)
         for column, values in (
-            ("breaker_key", self.breaker_keys),
             ("concurrency_key", self.concurrency_keys),
             ("rate_limit_key", self.rate_keys),
         ):
@@ -96,12 +119,7 @@ class GateKeeper:
             self._snapshot = self._take_snapshot(now)
             self._taken_at = time.monotonic()
         tasks = frozenset(batch_not_ready)
-        if not tasks:
-            return self._snapshot
-        snap = self._snapshot
-        return Exclusions(
-            snap.breaker_keys, snap.concurrency_keys, snap.rate_keys, tasks, snap.next_change
-        )
+        return replace(self._snapshot, tasks=tasks) if tasks else self._snapshot
 
     def invalidate(self) -> None:
         """Take a fresh snapshot at the next claim (after a refusal)."""
@@ -109,7 +127,7 @@ class GateKeeper:
 
     @staticmethod
     def _take_snapshot(now: datetime) -> Exclusions:
-        blocked_breakers: set[str] = set()
+        trials: set[str] = set()
         changes: list[datetime] = []
         for row in CircuitBreaker.objects.exclude(state=BreakerState.CLOSED).values(
             "key",
@@ -123,13 +141,14 @@ class GateKeeper:
             if row["state"] == BreakerState.OPEN:
                 reopen_at = (row["opened_at"] or now) + timedelta(seconds=row["reset_timeout"])
                 if reopen_at > now:
-                    blocked_breakers.add(row["key"])
                     changes.append(reopen_at)
+                    continue
             elif row["half_open_trials"] >= row["half_open_max"]:
                 stale_at = row["updated_at"] + breaker.stale_trial_after(row["reset_timeout"])
                 if stale_at > now:  # past it, admission recovers the lost trial places
-                    blocked_breakers.add(row["key"])
                     changes.append(stale_at)
+                    continue
+            trials.add(row["key"])
         concurrency: set[str] = set()
         rate: set[str] = set()
         for gate in Gate.objects.filter(
@@ -144,33 +163,51 @@ class GateKeeper:
                 # A place frees when a job ends, at no known time: look again soon.
                 changes.append(now + timedelta(seconds=SATURATED_RETRY))
         return Exclusions(
-            frozenset(blocked_breakers),
-            frozenset(concurrency),
-            frozenset(rate),
-            frozenset(),
-            min(changes) if changes else None,
+            guard_breakers=registry.has_breaker_definitions(),
+            breaker_trials=frozenset(trials),
+            concurrency_keys=frozenset(concurrency),
+            rate_keys=frozenset(rate),
+            next_change=min(changes) if changes else None,
         )
 
     def admit(self, jobs: list[Job], now: datetime) -> list[Job]:
-        """Take the claimed jobs' gate places, key by key; return the jobs that may NOT run."""
+        """Take the claimed jobs' gate places; return the jobs that may NOT run.
+
+        The cost depends on the keys, not on the number of jobs: no query for breakers
+        that were closed when the claim ran, one or two statements for every concurrency
+        key together, two per rate key.
+        """
         definitions = {
             job.task: registry.lookup(job.task) for job in jobs if registry.is_registered(job.task)
         }
         admitted = [job for job in jobs if job.task in definitions]
-        refused = _admit_breakers(admitted, definitions, now)
+        trials = self._snapshot.breaker_trials
+        refused = [
+            job
+            for job in admitted
+            if job.breaker_key in trials
+            and definitions[job.task].breaker_config is not None
+            and not breaker.admit(job, now)
+        ]
         admitted = [job for job in admitted if job not in refused]
+        groups = _group(admitted, "concurrency_key", definitions, "concurrency_limit")
+        granted = limits.acquire_concurrency(
+            {
+                key: (definitions[group[0].task].concurrency_limit or 1, len(group))
+                for key, group in groups
+            }
+        )
         took_concurrency: list[Job] = []
-        for key, group in _group(admitted, "concurrency_key", definitions, "concurrency_limit"):
-            limit = definitions[group[0].task].concurrency_limit or 1
-            granted = limits.acquire_concurrency(key, limit, len(group))
-            took_concurrency.extend(group[:granted])
-            refused.extend(group[granted:])
+        for key, group in groups:
+            places = granted.get(key, 0)
+            took_concurrency.extend(group[:places])
+            refused.extend(group[places:])
         admitted = [job for job in admitted if job not in refused]
         for key, group in _group(admitted, "rate_limit_key", definitions, "rate"):
             rate = definitions[group[0].task].rate
             assert rate is not None
-            granted = limits.acquire_rate(key, rate, now, len(group))
-            refused.extend(group[granted:])
+            places = limits.acquire_rate(key, rate, now, len(group))
+            refused.extend(group[places:])
         _give_back(refused, took_concurrency)
         if refused:
             self.invalidate()
@@ -187,24 +224,6 @@ def _group(
         if key and getattr(definitions[job.task], option):
             groups.setdefault(key, []).append(job)
     return list(groups.items())
-
-
-def _admit_breakers(
-    jobs: list[Job], definitions: dict[str, JobDefinition], now: datetime
-) -> list[Job]:
-    """Refuse jobs whose breaker is open; take trial places of half-open ones (one query when
-    every breaker is closed)."""
-    keys = {
-        job.breaker_key for job in jobs if job.breaker_key and definitions[job.task].breaker_config
-    }
-    if not keys:
-        return []
-    troubled = set(
-        CircuitBreaker.objects.filter(key__in=keys)
-        .exclude(state=BreakerState.CLOSED)
-        .values_list("key", flat=True)
-    )
-    return [job for job in jobs if job.breaker_key in troubled and not breaker.admit(job, now)]
 
 
 def _give_back(refused: list[Job], took_concurrency: list[Job]) -> None:

@@ -1,66 +1,154 @@
 """Rate and concurrency limits, enforced with conditional updates on Gate rows.
 
-Every function takes the places of several jobs of one key at once: a claim that
-brought back n jobs of a key costs one or two statements for that key, not n.
+A claim takes the places of all its jobs at once: the concurrency places of every key
+in one or two statements, whatever the number of jobs and keys, and each rate key in
+two. These statements run on every gated claim and every flush of outcomes, so they
+are written as SQL: building them through the ORM cost several times what the
+database spends running them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import connections, router
+from django.db.backends.base.base import BaseDatabaseWrapper
 
 from ..models import Gate, GateKind
 from .options import RateLimit
 
-RETRIES = 10
+# Vendors whose UPDATE can say which rows it changed (RETURNING).
+RETURNING_VENDORS = ("postgresql", "sqlite")
 
 
-def _create_gate(key: str, kind: str, limit: int, window: float) -> None:
-    """Create the row of ``key`` unless it exists (a concurrent claim may create it first)."""
-    if Gate.objects.filter(key=key).exists():
-        return
-    try:
-        with transaction.atomic():
-            Gate.objects.create(key=key, kind=kind, limit=limit, window=window)
-    except IntegrityError:
-        pass
+def _connection() -> BaseDatabaseWrapper:
+    return connections[router.db_for_write(Gate)]
 
 
-def acquire_concurrency(key: str, limit: int, wanted: int = 1) -> int:
-    """Take up to ``wanted`` running places of ``key`` (``limit`` in all); return how many."""
-    for _ in range(RETRIES):
-        # The common case in one statement: room for everything asked.
-        if Gate.objects.filter(key=key, running__lte=limit - wanted).update(
-            running=F("running") + wanted, limit=limit
-        ):
-            return wanted
-        row = Gate.objects.filter(key=key).values("running").first()
-        if row is None:
-            _create_gate(key, GateKind.CONCURRENCY, limit, 0.0)
-            continue
-        room = limit - row["running"]
-        if room <= 0:
-            return 0
-        if Gate.objects.filter(key=key, running=row["running"]).update(
-            running=F("running") + room, limit=limit
-        ):
-            return room
-    return 0
+def _names(connection: BaseDatabaseWrapper) -> dict[str, str]:
+    """The quoted table and column names (``limit`` and ``window`` are reserved words)."""
+    quote = connection.ops.quote_name
+    fields = Gate._meta.concrete_fields
+    names = {field.name: quote(field.column or field.name) for field in fields}
+    names["table"] = quote(Gate._meta.db_table)
+    return names
+
+
+def _case(column: str, values: Mapping[str, Any]) -> tuple[str, list[Any]]:
+    """``CASE column WHEN key THEN value ... END`` for every key of ``values``."""
+    params: list[Any] = []
+    for key, value in values.items():
+        params.extend([key, value])
+    return f"CASE {column} " + "WHEN %s THEN %s " * len(values) + "END", params
+
+
+def _in(values: Sequence[object]) -> str:
+    return "(" + ", ".join(["%s"] * len(values)) + ")"
+
+
+def _ensure_gates(kind: str, limits: Mapping[str, int], window: float = 0.0) -> None:
+    """Create the missing rows of these keys (a concurrent claim may create them first)."""
+    Gate.objects.bulk_create(
+        [Gate(key=key, kind=kind, limit=limit, window=window) for key, limit in limits.items()],
+        ignore_conflicts=True,
+    )
+
+
+def acquire_concurrency(wants: Mapping[str, tuple[int, int]]) -> dict[str, int]:
+    """Take running places: ``wants`` maps key → (limit, places wanted); return key → taken.
+
+    Runs inside the claim's transaction. Where the database reports the rows it updated,
+    one statement takes every key that has room for all it wants; the rest (or all keys,
+    elsewhere) are locked, read and given what fits with one more statement.
+    """
+    wanted = {key: pair for key, pair in sorted(wants.items()) if pair[1] > 0}
+    if not wanted:
+        return {}
+    connection = _connection()
+    granted: dict[str, int] = {}
+    if connection.vendor in RETURNING_VENDORS:
+        granted = _take_where_all_fit(connection, wanted)
+    rest = {key: pair for key, pair in wanted.items() if key not in granted}
+    if rest:
+        granted.update(_take_what_fits(connection, rest))
+    return granted
+
+
+def _take_where_all_fit(
+    connection: BaseDatabaseWrapper, wanted: Mapping[str, tuple[int, int]]
+) -> dict[str, int]:
+    n = _names(connection)
+    counts, count_params = _case(n["key"], {k: w for k, (_, w) in wanted.items()})
+    caps, cap_params = _case(n["key"], {k: limit for k, (limit, _) in wanted.items()})
+    keys = list(wanted)
+    sql = (
+        f"UPDATE {n['table']} SET {n['running']} = {n['running']} + {counts}, "
+        f"{n['limit']} = {caps} "
+        f"WHERE {n['kind']} = %s AND {n['key']} IN {_in(keys)} "
+        f"AND {n['running']} + {counts} <= {caps} RETURNING {n['key']}"
+    )
+    params = [*count_params, *cap_params, GateKind.CONCURRENCY, *keys, *count_params, *cap_params]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return {row[0]: wanted[row[0]][1] for row in cursor.fetchall()}
+
+
+def _take_what_fits(
+    connection: BaseDatabaseWrapper, wanted: Mapping[str, tuple[int, int]]
+) -> dict[str, int]:
+    n = _names(connection)
+    keys = list(wanted)
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    select = (
+        f"SELECT {n['key']}, {n['running']} FROM {n['table']} "
+        f"WHERE {n['kind']} = %s AND {n['key']} IN {_in(keys)} ORDER BY {n['key']}{lock}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(select, [GateKind.CONCURRENCY, *keys])
+        running = dict(cursor.fetchall())
+        missing = {key: wanted[key][0] for key in keys if key not in running}
+        if missing:
+            _ensure_gates(GateKind.CONCURRENCY, missing)
+            cursor.execute(select, [GateKind.CONCURRENCY, *keys])
+            running = dict(cursor.fetchall())
+        granted = {
+            key: min(count, limit - running[key])
+            for key, (limit, count) in wanted.items()
+            if key in running and limit - running[key] > 0
+        }
+        if granted:
+            counts, count_params = _case(n["key"], granted)
+            caps, cap_params = _case(n["key"], {k: wanted[k][0] for k in granted})
+            cursor.execute(
+                f"UPDATE {n['table']} SET {n['running']} = {n['running']} + {counts}, "
+                f"{n['limit']} = {caps} "
+                f"WHERE {n['kind']} = %s AND {n['key']} IN {_in(list(granted))}",
+                [*count_params, *cap_params, GateKind.CONCURRENCY, *granted],
+            )
+    return granted
 
 
 def release_concurrency(counts: Mapping[str, int]) -> None:
-    """Give back running places per key (the jobs ended, however they ended)."""
-    for key, count in counts.items():
-        if count <= 0:
-            continue
-        freed = Gate.objects.filter(key=key, running__gte=count).update(
-            running=F("running") - count
+    """Give back running places per key (the jobs ended, however they ended): one statement.
+
+    Never below zero, even if an operator reset a row meanwhile.
+    """
+    freed = {key: count for key, count in sorted(counts.items()) if count > 0}
+    if not freed:
+        return
+    connection = _connection()
+    n = _names(connection)
+    amount, params = _case(n["key"], freed)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {n['table']} SET {n['running']} = CASE WHEN {n['running']} >= {amount} "
+            f"THEN {n['running']} - {amount} ELSE 0 END "
+            f"WHERE {n['kind']} = %s AND {n['key']} IN {_in(list(freed))}",
+            [*params, *params, GateKind.CONCURRENCY, *freed],
         )
-        if not freed:  # never below zero, even if an operator reset the row meanwhile
-            Gate.objects.filter(key=key).update(running=0)
 
 
 BUCKETS = 100  # a window is kept as at most this many [start of bucket, count] entries
@@ -86,32 +174,52 @@ def acquire_rate(key: str, rate: RateLimit, now: datetime, wanted: int = 1) -> i
     ``starts`` holds [bucket start, count] entries, at most BUCKETS + 1 of them, so its
     size does not grow with the number of jobs or claims.
     """
-    now_ts = now.timestamp()
-    width = rate.window / BUCKETS
-    for _ in range(RETRIES):
-        row = Gate.objects.select_for_update().filter(key=key).values("starts", "version").first()
+    connection = _connection()
+    n = _names(connection)
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    select = (
+        f"SELECT {n['id']}, {n['starts']} FROM {n['table']} "
+        f"WHERE {n['kind']} = %s AND {n['key']} = %s{lock}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(select, [GateKind.RATE, key])
+        row = cursor.fetchone()
         if row is None:
-            _create_gate(key, GateKind.RATE, rate.count, rate.window)
-            continue
-        starts = _in_window(row["starts"], now_ts, rate)
-        used = int(sum(n for _, n in starts))
-        granted = min(wanted, rate.count - used)
+            _ensure_gates(GateKind.RATE, {key: rate.count}, rate.window)
+            cursor.execute(select, [GateKind.RATE, key])
+            row = cursor.fetchone()
+        pk, stored = row
+        now_ts = now.timestamp()
+        starts = _in_window(_json(stored), now_ts, rate)
+        granted = min(wanted, rate.count - int(sum(count for _, count in starts)))
         if granted <= 0:
             return 0
+        width = rate.window / BUCKETS
         bucket = now_ts - now_ts % width
         if starts and starts[-1][0] == bucket:
             starts[-1][1] += granted
         else:
             starts.append([bucket, granted])
-        if Gate.objects.filter(key=key, version=row["version"]).update(
-            starts=starts,
-            blocked_until=_blocked_until(starts, rate, now, now_ts),
-            version=F("version") + 1,
-            limit=rate.count,
-            window=rate.window,
-        ):
-            return granted
-    return 0
+        blocked = _blocked_until(starts, rate, now, now_ts)
+        cursor.execute(
+            f"UPDATE {n['table']} SET {n['starts']} = %s, {n['blocked_until']} = %s, "
+            f"{n['version']} = {n['version']} + 1, {n['limit']} = %s, {n['window']} = %s "
+            f"WHERE {n['id']} = %s",
+            [
+                Gate._meta.get_field("starts").get_db_prep_value(starts, connection),
+                connection.ops.adapt_datetimefield_value(blocked),
+                rate.count,
+                rate.window,
+                pk,
+            ],
+        )
+    return granted
+
+
+def _json(stored: Any) -> list[list[float]]:
+    """The ``starts`` column as read by a cursor: text on most backends, decoded on some."""
+    value = json.loads(stored) if isinstance(stored, str | bytes) else stored
+    return list(value or [])
 
 
 def _blocked_until(
@@ -127,21 +235,3 @@ def _blocked_until(
         if excess <= 0:
             return now + timedelta(seconds=moment + width + rate.window - now_ts)
     return None
-
-
-def release_rate(key: str, count: int) -> None:
-    """Forget the ``count`` latest starts of ``key`` (admitted, but they will not run)."""
-    for _ in range(RETRIES):
-        row = Gate.objects.filter(key=key).values("starts", "version").first()
-        if row is None or not row["starts"]:
-            return
-        starts = sorted(row["starts"], key=lambda entry: entry[0])
-        while count > 0 and starts:
-            moment, n = starts.pop()
-            if n > count:
-                starts.append([moment, n - count])
-            count -= n
-        if Gate.objects.filter(key=key, version=row["version"]).update(
-            starts=starts, blocked_until=None, version=F("version") + 1
-        ):
-            return

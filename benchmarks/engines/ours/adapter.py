@@ -33,17 +33,24 @@ from harness.common import (  # noqa: E402
 CHUNK = 10_000
 
 
-def setup_django(db_url: str) -> None:
+def job_modules(protected: bool) -> str:
+    """The job modules workers load: the protected ones only in the protected runs."""
+    return "ours_jobs,ours_jobs_protected" if protected else "ours_jobs"
+
+
+def setup_django(db_url: str, protected: bool = False) -> None:
     os.environ["BENCH_DATABASE_URL"] = db_url
+    os.environ["BENCH_JOB_MODULES"] = job_modules(protected)
     os.environ["DJANGO_SETTINGS_MODULE"] = "ours_settings"
     import django
 
     django.setup()
 
 
-def worker_env(db_url: str, extra: dict[str, str] | None = None) -> dict[str, str]:
+def worker_env(db_url: str, protected: bool, extra: dict[str, str] | None = None) -> dict[str, str]:
     return {
         "BENCH_DATABASE_URL": db_url,
+        "BENCH_JOB_MODULES": job_modules(protected),
         "DJANGO_SETTINGS_MODULE": "ours_settings",
         "PYTHONPATH": os.pathsep.join([str(BENCH), str(HERE), os.environ.get("PYTHONPATH", "")]),
         **(extra or {}),
@@ -51,10 +58,12 @@ def worker_env(db_url: str, extra: dict[str, str] | None = None) -> dict[str, st
 
 
 def jobs_module(protected: bool) -> tuple[Any, Any]:
+    if protected:
+        import ours_jobs_protected
+
+        return ours_jobs_protected.noop_protected, ours_jobs_protected.record_protected
     import ours_jobs
 
-    if protected:
-        return ours_jobs.noop_protected, ours_jobs.record_protected
     return ours_jobs.noop, ours_jobs.record
 
 
@@ -110,7 +119,7 @@ def analyze() -> None:
 
 def main() -> None:
     args = adapter_parser(__doc__ or "").parse_args()
-    setup_django(args.db_url)
+    setup_django(args.db_url, args.protected)
     from django.core.management import call_command
     from django.db import connection
     from django.db.models import Count, Max, Min
@@ -122,10 +131,6 @@ def main() -> None:
         call_command("migrate", verbosity=0, interactive=False)
         return None
 
-    import ours_jobs
-
-    if args.protected and ours_jobs.PROTECTION_ERROR:
-        return {"status": "not available", "reason": ours_jobs.PROTECTION_ERROR}
     noop, record = jobs_module(args.protected)
 
     if args.action == "enqueue":
@@ -162,7 +167,9 @@ def main() -> None:
         cmd += ["--processes", str(args.concurrency)]
 
         def launch() -> list[Any]:
-            return [start_process(cmd, env=worker_env(args.db_url), log_path=logs[0])]
+            return [
+                start_process(cmd, env=worker_env(args.db_url, args.protected), log_path=logs[0])
+            ]
 
         def finished() -> Finished:
             agg = Job.objects.filter(task=noop.name, status="succeeded").aggregate(
@@ -187,7 +194,9 @@ def main() -> None:
 
     if args.action == "latency":
         cmd = [sys.executable, "-m", "django", "runworkers", "--processes", "1"]
-        return run_one_worker_latency(args, cmd, worker_env(args.db_url), record.enqueue)
+        return run_one_worker_latency(
+            args, cmd, worker_env(args.db_url, args.protected), record.enqueue
+        )
     raise SystemExit(f"unknown action {args.action}")
 
 

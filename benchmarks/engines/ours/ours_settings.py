@@ -21,7 +21,7 @@ INSTALLED_APPS = [
 ]
 
 # Every setting at its documented default; only the job module is named.
-RESILIENT_QUEUE = {"JOB_MODULES": ["ours_jobs"]}
+RESILIENT_QUEUE = {"JOB_MODULES": os.environ.get("BENCH_JOB_MODULES", "ours_jobs").split(",")}
 
 LOGGING = {
     "version": 1,
