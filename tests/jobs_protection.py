@@ -46,3 +46,9 @@ def batch_sum(items: list[int | str]) -> list[int]:
     if "bad" in items:
         raise ValueError("a bad item")
     return [int(i) * 2 for i in items]
+
+
+@job(rate_limit="1000/s", concurrency_limit=2)
+def doubly_limited(n: int) -> int:
+    """Behind a rate and a concurrency limit, both keyed by the task's name."""
+    return n

@@ -40,6 +40,7 @@ def revert_claim(jobs: list[Job], alias: str) -> None:
         attempts=F("attempts") - 1,
         worker_id=None,
         lease_expires_at=None,
+        holds_place=False,
     )
 
 
@@ -96,6 +97,7 @@ class Dialect:
                 first_started_at=Coalesce(F("first_started_at"), now),
                 lease_expires_at=lease_until,
                 worker_id=worker_id,
+                holds_place=False,
             )
             self._mark_claimed(jobs, worker_id, now, lease_until)
             if admit is not None:
@@ -115,6 +117,7 @@ class Dialect:
             claimed.first_started_at = claimed.first_started_at or now
             claimed.lease_expires_at = lease_until
             claimed.worker_id = worker_id
+            claimed.holds_place = False
 
     def bulk_insert(self, jobs: list[Job]) -> list[Job] | None:
         """Insert many new jobs fast and set their ids; None: use the ORM's bulk_create."""

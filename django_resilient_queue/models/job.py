@@ -80,6 +80,10 @@ class Job(models.Model):
     progress = models.JSONField(default=dict, blank=True)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
     concurrency_key = models.CharField(max_length=255, null=True, blank=True)
+    # While running: this run holds one of its key's concurrency places, given back when
+    # this run ends, however it ends. A worker running jobs one after another holds one
+    # place per key for all the jobs of that key it claimed ahead (on the last of them).
+    holds_place = models.BooleanField(default=False, editable=False)
     rate_limit_key = models.CharField(max_length=255, null=True, blank=True)
     breaker_key = models.CharField(max_length=255, null=True, blank=True)
     # Batching: a job split out of a failed batch runs alone.

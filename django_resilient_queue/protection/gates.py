@@ -170,68 +170,99 @@ class GateKeeper:
             next_change=min(changes) if changes else None,
         )
 
-    def admit(self, jobs: list[Job], now: datetime) -> list[Job]:
+    def admit(self, jobs: list[Job], now: datetime, *, sequential: bool = False) -> list[Job]:
         """Take the claimed jobs' gate places; return the jobs that may NOT run.
 
-        The cost depends on the keys, not on the number of jobs: no query for breakers
-        that were closed when the claim ran, one or two statements for every concurrency
-        key together, two per rate key.
+        ``sequential``: this worker runs the jobs one after another (claimed ahead), so it
+        needs one concurrency place per key, held by the last of them to run, however many
+        it claimed; otherwise each job takes its own place. The cost depends on the keys,
+        not on the number of jobs: no query for breakers that were closed when the claim
+        ran, one or two statements for every concurrency key together (and one to mark
+        the runs that hold the places), two per rate key.
         """
         definitions = {
             job.task: registry.lookup(job.task) for job in jobs if registry.is_registered(job.task)
         }
-        admitted = [job for job in jobs if job.task in definitions]
         trials = self._snapshot.breaker_trials
-        refused = [
-            job
-            for job in admitted
+        refused = {
+            job.pk
+            for job in jobs
             if job.breaker_key in trials
+            and job.task in definitions
             and definitions[job.task].breaker_config is not None
             and not breaker.admit(job, now)
-        ]
-        admitted = [job for job in admitted if job not in refused]
-        groups = _group(admitted, "concurrency_key", definitions, "concurrency_limit")
-        granted = limits.acquire_concurrency(
+        }
+        groups = _group(jobs, refused, "concurrency_key", definitions, "concurrency_limit")
+        taken = limits.acquire_concurrency(
             {
-                key: (definitions[group[0].task].concurrency_limit or 1, len(group))
+                key: (
+                    definitions[group[0].task].concurrency_limit or 1,
+                    1 if sequential else len(group),
+                )
                 for key, group in groups
             }
         )
-        took_concurrency: list[Job] = []
         for key, group in groups:
-            places = granted.get(key, 0)
-            took_concurrency.extend(group[:places])
-            refused.extend(group[places:])
-        admitted = [job for job in admitted if job not in refused]
-        for key, group in _group(admitted, "rate_limit_key", definitions, "rate"):
+            places = taken.get(key, 0)
+            if not sequential:
+                refused.update(job.pk for job in group[places:])
+            elif not places:
+                refused.update(job.pk for job in group)
+        for key, group in _group(jobs, refused, "rate_limit_key", definitions, "rate"):
             rate = definitions[group[0].task].rate
             assert rate is not None
-            places = limits.acquire_rate(key, rate, now, len(group))
-            refused.extend(group[places:])
-        _give_back(refused, took_concurrency)
+            granted = limits.acquire_rate(key, rate, now, len(group))
+            refused.update(job.pk for job in group[granted:])
+        self._hand_places_to(jobs, refused, taken, sequential)
+        _give_back([job for job in jobs if job.pk in refused])
         if refused:
             self.invalidate()
-        return refused
+        return [job for job in jobs if job.pk in refused]
+
+    @staticmethod
+    def _hand_places_to(
+        jobs: list[Job], refused: set[int], taken: dict[str, int], sequential: bool
+    ) -> None:
+        """Mark the admitted runs that hold the places taken; give back places nobody holds."""
+        by_key: dict[str, list[Job]] = {}
+        for job in jobs:
+            if job.pk not in refused and job.concurrency_key in taken:
+                by_key.setdefault(job.concurrency_key, []).append(job)
+        holders: list[Job] = []
+        unused: dict[str, int] = {}
+        for key, places in taken.items():
+            admitted = by_key.get(key, [])
+            # Jobs run in claim order: the last one holds the place for those before it.
+            held = admitted[-1:] if sequential else admitted[:places]
+            holders.extend(held)
+            unused[key] = places - len(held)
+        for job in holders:
+            job.holds_place = True
+        if holders:
+            Job.objects.filter(pk__in=[job.pk for job in holders]).update(holds_place=True)
+        limits.release_concurrency(unused)
 
 
 def _group(
-    jobs: list[Job], column: str, definitions: dict[str, JobDefinition], option: str
+    jobs: list[Job],
+    refused: set[int],
+    column: str,
+    definitions: dict[str, JobDefinition],
+    option: str,
 ) -> list[tuple[str, list[Job]]]:
-    """Jobs with a key in ``column`` whose definition sets ``option``, grouped by key, in order."""
+    """Jobs not refused with a key in ``column`` whose definition sets ``option``, by key,
+    in claim order."""
     groups: dict[str, list[Job]] = {}
     for job in jobs:
         key = getattr(job, column)
-        if key and getattr(definitions[job.task], option):
+        definition = definitions.get(job.task)
+        if key and job.pk not in refused and definition and getattr(definition, option):
             groups.setdefault(key, []).append(job)
     return list(groups.items())
 
 
-def _give_back(refused: list[Job], took_concurrency: list[Job]) -> None:
-    """Undo the places refused jobs took before a later gate said no."""
-    counts: dict[str, int] = {}
+def _give_back(refused: list[Job]) -> None:
+    """Undo the trial places refused jobs took before a later gate said no."""
     for job in refused:
-        if job in took_concurrency and job.concurrency_key:
-            counts[job.concurrency_key] = counts.get(job.concurrency_key, 0) + 1
         if job.breaker_key and breaker.is_trial(job):
             breaker.unadmit(job)
-    limits.release_concurrency(counts)

@@ -34,9 +34,9 @@ logger = logging.getLogger("django_resilient_queue.worker")
 # A single-threaded child claims up to PREFETCH_WINDOW seconds of work ahead (judged by
 # the jobs' recent durations, at most PREFETCH_MAX units) and writes up to FLUSH_EVERY
 # outcomes in one transaction: for short jobs one claim and one commit serve many jobs.
-PREFETCH_MAX = 32
+PREFETCH_MAX = 64
 PREFETCH_WINDOW = 0.05
-FLUSH_EVERY = 32
+FLUSH_EVERY = 64
 
 EXIT_RECYCLE = 3
 EXIT_STOP_REQUESTED = 4  # an operator asked (Worker.stop_requested): stop the whole runworkers

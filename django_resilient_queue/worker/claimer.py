@@ -36,24 +36,37 @@ class Claimer:
                 break
             size = registry.lookup(task).batch_size or 1
             where = self.gates.exclusions(now).claim_filter(only_task=task)
-            batch = self._claim(size, now, where=where)
+            batch = self._claim(size, now, where=where, one_by_one=False)
             if batch:
                 units.append(batch)
                 free_slots -= 1
         if free_slots:
             skip = [*ready, *waiting]
             where = self.gates.exclusions(now, skip).claim_filter()
-            units.extend([job] for job in self._claim(free_slots, now, where=where))
+            units.extend(
+                [job] for job in self._claim(free_slots, now, where=where, one_by_one=True)
+            )
         return units
 
-    def _claim(self, limit: int, now: datetime, **options: object) -> list[Job]:
+    def _claim(
+        self, limit: int, now: datetime, one_by_one: bool = True, **options: object
+    ) -> list[Job]:
+        """Claim up to ``limit`` jobs; ``one_by_one``: units that run one after another (a
+        batch runs all its jobs at once)."""
+        # A single-threaded child runs the jobs it claimed ahead one after another: one
+        # concurrency place per key covers them all.
+        sequential = one_by_one and self.config.threads == 1
+
+        def admit(jobs: list[Job], at: datetime) -> list[Job]:
+            return self.gates.admit(jobs, at, sequential=sequential)
+
         return self.dialect.claim(
             worker_id=self.worker_id,
             queues=self.config.queues,
             limit=limit,
             lease_seconds=self.config.lease_seconds,
             now=now,
-            admit=self.gates.admit if GateKeeper.active() else None,
+            admit=admit if GateKeeper.active() else None,
             **options,  # type: ignore[arg-type]
         )
 

@@ -90,8 +90,8 @@ def _callback_payload(job: Job, outcome: Outcome, status: str) -> dict[str, Any]
 def release_gates(
     job: Job, definition: JobDefinition | None, outcome: Outcome, freed: dict[str, int]
 ) -> None:
-    """The run ended: count its concurrency place in ``freed`` and tell its breaker."""
-    if job.concurrency_key:
+    """The run ended: count the concurrency place it held in ``freed``; tell its breaker."""
+    if job.concurrency_key and job.holds_place:
         freed[job.concurrency_key] = freed.get(job.concurrency_key, 0) + 1
     config = definition.breaker_config if definition else None
     if not job.breaker_key or config is None:

@@ -147,6 +147,22 @@ def test_concurrency_limit_never_overlaps_a_key_and_survives_kill_9(workers: Wor
     workers.kill_group(second)
 
 
+def test_workers_claiming_ahead_hold_one_place_per_key(workers: Workers) -> None:
+    """Single-threaded children claim quick jobs ahead and run them one after another: a
+    key with concurrency_limit=1 still never runs twice at once, and claiming ahead does
+    not use up the key's places (every key drains, every place comes back)."""
+    for n in range(60):
+        jobs_protection.per_account.enqueue("A", n, 0)
+        jobs_protection.per_account.enqueue(f"B{n % 4}", n, 0)
+    code, output = workers.run_burst("--processes", "2", env=env())
+    assert code == 0, output
+    assert Job.objects.filter(task__endswith="per_account", status="succeeded").count() == 120
+    for prefix in ("A-", "B0-", "B1-", "B2-", "B3-"):
+        assert not overlapping(intervals_of(prefix)), prefix
+    assert set(Gate.objects.values_list("running", flat=True)) == {0}
+    assert not Attempt.objects.exclude(outcome="succeeded").exists()
+
+
 def test_aging_lets_a_low_job_through_a_steady_stream_of_high_ones(workers: Workers) -> None:
     high = jobs.sleep_then_record.using(priority=Priority.HIGH)
     for i in range(3):

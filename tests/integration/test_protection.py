@@ -2,18 +2,31 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import timedelta
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from django_resilient_queue import Breaker, FailureCategory, Priority, QueueFull
 from django_resilient_queue.db import dialect_for
-from django_resilient_queue.models import Alert, BreakerState, CircuitBreaker, Gate, Job, Worker
+from django_resilient_queue.models import (
+    Alert,
+    BreakerState,
+    CircuitBreaker,
+    Gate,
+    GateKind,
+    Job,
+    Worker,
+)
 from django_resilient_queue.protection import breaker
 from django_resilient_queue.protection.gates import GateKeeper
 from django_resilient_queue.protection.options import RateLimit
+from django_resilient_queue.worker.executor import Outcome
+from django_resilient_queue.worker.outcomes import apply_outcome
+from django_resilient_queue.worker.reaper import reap_expired_leases
 from tests import jobs, jobs_protection
 
 pytestmark = pytest.mark.django_db
@@ -119,7 +132,7 @@ def test_failures_outside_the_window_start_a_new_count() -> None:
     assert CircuitBreaker.objects.get(key="w").failures == 1
 
 
-def claim(limit: int = 10) -> list[Job]:
+def claim(limit: int = 10, sequential: bool = False, lease: float = 30) -> list[Job]:
     worker = Worker.objects.get_or_create(name="gated", defaults={"hostname": "h", "pid": 1})[0]
     gates = GateKeeper()
     now = timezone.now()
@@ -127,11 +140,15 @@ def claim(limit: int = 10) -> list[Job]:
         worker_id=worker.pk,
         queues=None,
         limit=limit,
-        lease_seconds=30,
+        lease_seconds=lease,
         now=now,
         where=gates.exclusions(now).claim_filter(),
-        admit=gates.admit,
+        admit=functools.partial(gates.admit, sequential=sequential),
     )
+
+
+def running_places(key: str) -> int:
+    return Gate.objects.get(kind=GateKind.CONCURRENCY, key=key).running
 
 
 def test_concurrency_gate_admits_one_per_key_and_puts_the_rest_back() -> None:
@@ -143,8 +160,88 @@ def test_concurrency_gate_admits_one_per_key_and_puts_the_rest_back() -> None:
     refused = Job.objects.get(pk=a2.pk)
     assert (refused.status, refused.attempts, refused.worker_id) == ("queued", 0, None)
     assert refused.first_started_at is None
-    assert Gate.objects.get(key="tests.jobs_protection.per_account:A").running == 1
+    assert running_places("tests.jobs_protection.per_account:A") == 1
     assert claim() == []  # A is full, B is full: nothing is claimable, nothing spins
+
+
+ACCOUNT_A = "tests.jobs_protection.per_account:A"
+
+
+def succeeded(job: Job) -> Outcome:
+    return Outcome(kind="succeeded", started_at=job.started_at, finished_at=timezone.now())
+
+
+def test_a_sequential_claim_takes_one_place_held_by_the_last_job_to_run() -> None:
+    queued = [jobs_protection.per_account.enqueue("A", n, 0) for n in range(3)]
+    claimed = claim(sequential=True)
+    assert [j.pk for j in claimed] == [j.pk for j in queued]  # limit 1, yet all three
+    assert running_places(ACCOUNT_A) == 1
+    holders = list(Job.objects.filter(holds_place=True).values_list("pk", flat=True))
+    assert holders == [queued[-1].pk] and claimed[-1].holds_place
+    assert claim(sequential=True) == []  # another worker finds the key full
+    for job in claimed[:2]:
+        assert apply_outcome(job, succeeded(job))
+        assert running_places(ACCOUNT_A) == 1  # the place covers the job still to run
+    assert apply_outcome(claimed[2], succeeded(claimed[2]))
+    assert running_places(ACCOUNT_A) == 0
+
+
+def test_the_reaper_gives_back_the_one_place_of_a_lost_sequential_claim() -> None:
+    for n in range(3):
+        jobs_protection.per_account.enqueue("A", n, 0)
+    assert len(claim(sequential=True, lease=-1)) == 3  # the lease has already expired
+    assert running_places(ACCOUNT_A) == 1
+    assert reap_expired_leases() == 3
+    assert running_places(ACCOUNT_A) == 0
+    assert Job.objects.filter(status="queued").count() == 3
+
+
+def test_a_refused_claim_gives_back_what_it_took() -> None:
+    for n in range(3):
+        jobs_protection.doubly_limited.enqueue(n)
+    Gate.objects.create(
+        kind=GateKind.RATE,
+        key="tests.jobs_protection.doubly_limited",
+        limit=1000,
+        window=1.0,
+        starts=[[timezone.now().timestamp(), 1000]],
+    )
+    assert claim(sequential=True) == []  # the rate gate is full: the place goes back
+    assert running_places("tests.jobs_protection.doubly_limited") == 0
+    assert not Job.objects.filter(holds_place=True).exists()
+
+
+def test_rate_and_concurrency_of_one_key_are_two_gates() -> None:
+    for n in range(3):
+        jobs_protection.doubly_limited.enqueue(n)
+    assert len(claim()) == 2  # concurrency_limit=2, one place each
+    key = "tests.jobs_protection.doubly_limited"
+    assert running_places(key) == 2
+    assert sum(n for _, n in Gate.objects.get(kind=GateKind.RATE, key=key).starts) == 2
+    # The full concurrency gate shows in the claim's snapshot, not hidden by the rate row.
+    assert key in GateKeeper().exclusions(timezone.now()).concurrency_keys
+
+
+def test_a_gated_claim_costs_queries_per_key_not_per_job() -> None:
+    def queries_for(jobs_per_key: int) -> int:
+        Job.objects.all().delete()
+        Gate.objects.all().delete()
+        for account in "ABCD":
+            for n in range(jobs_per_key):
+                jobs_protection.per_account.enqueue(account, n, 0)
+                jobs_protection.doubly_limited.enqueue(n)
+                jobs_protection.call_dependency.enqueue(n)
+        Worker.objects.get_or_create(name="gated", defaults={"hostname": "h", "pid": 1})
+        with CaptureQueriesContext(connection) as queries:
+            claimed = claim(limit=1000, sequential=True)
+        assert len(claimed) == 4 * jobs_per_key * 3
+        return len(queries)
+
+    few, many = queries_for(1), queries_for(10)
+    assert many == few, f"{few} queries for 12 jobs, {many} for 120"
+    # Snapshot 2, savepoint 2, claim 1, concurrency of all keys 4 and rate 4 (each counts
+    # creating its missing rows), marking the holders 1: no query per job.
+    assert many <= 16
 
 
 def test_rate_gate_admits_n_per_window() -> None:
@@ -152,7 +249,7 @@ def test_rate_gate_admits_n_per_window() -> None:
         jobs_protection.rate_limited.enqueue(i)
     assert len(claim(limit=15)) == 10
     assert claim(limit=15) == []
-    gate = Gate.objects.get(key="tests.jobs_protection.rate_limited")
+    gate = Gate.objects.get(kind=GateKind.RATE, key="tests.jobs_protection.rate_limited")
     assert sum(n for _, n in gate.starts) == 10 and gate.blocked_until > timezone.now()
 
 
