@@ -193,27 +193,38 @@ class GateKeeper:
             and not breaker.admit(job, now)
         }
         groups = _group(jobs, refused, "concurrency_key", definitions, "concurrency_limit")
-        taken = limits.acquire_concurrency(
-            {
-                key: (
-                    definitions[group[0].task].concurrency_limit or 1,
-                    1 if sequential else len(group),
-                )
-                for key, group in groups
-            }
-        )
+        wants = {
+            key: (
+                definitions[group[0].task].concurrency_limit or 1,
+                1 if sequential else len(group),
+            )
+            for key, group in groups
+        }
+        # The runs that would hold the places if every key gets all it wants.
+        holders = {
+            key: [job.pk for job in (group[-1:] if sequential else group)] for key, group in groups
+        }
+        rate_groups = _group(jobs, refused, "rate_limit_key", definitions, "rate")
+        fused = limits.take_places_and_lock_rates(wants, holders, [key for key, _ in rate_groups])
+        taken, rate_rows = fused if fused is not None else ({}, {})
+        premarked = {pk for key in taken for pk in holders[key]}
+        rest = {key: want for key, want in wants.items() if key not in taken}
+        if rest:
+            taken.update(limits.acquire_concurrency(rest))
         for key, group in groups:
             places = taken.get(key, 0)
             if not sequential:
                 refused.update(job.pk for job in group[places:])
             elif not places:
                 refused.update(job.pk for job in group)
-        for key, group in _group(jobs, refused, "rate_limit_key", definitions, "rate"):
-            rate = definitions[group[0].task].rate
-            assert rate is not None
-            granted = limits.acquire_rate(key, rate, now, len(group))
+        for key, group in rate_groups:
+            group = [job for job in group if job.pk not in refused]
+            rate = definitions[group[0].task].rate if group else None
+            if rate is None:
+                continue
+            granted = limits.acquire_rate(key, rate, now, len(group), locked=rate_rows.get(key))
             refused.update(job.pk for job in group[granted:])
-        self._hand_places_to(jobs, refused, taken, sequential)
+        self._hand_places_to(jobs, refused, taken, sequential, premarked)
         _give_back([job for job in jobs if job.pk in refused])
         if refused:
             self.invalidate()
@@ -221,9 +232,14 @@ class GateKeeper:
 
     @staticmethod
     def _hand_places_to(
-        jobs: list[Job], refused: set[int], taken: dict[str, int], sequential: bool
+        jobs: list[Job],
+        refused: set[int],
+        taken: dict[str, int],
+        sequential: bool,
+        premarked: set[int],
     ) -> None:
-        """Mark the admitted runs that hold the places taken; give back places nobody holds."""
+        """Mark the admitted runs that hold the places taken (unless marked already); give
+        back places nobody holds. Refused runs are unmarked when they are put back."""
         by_key: dict[str, list[Job]] = {}
         for job in jobs:
             if job.pk not in refused and job.concurrency_key in taken:
@@ -238,8 +254,9 @@ class GateKeeper:
             unused[key] = places - len(held)
         for job in holders:
             job.holds_place = True
-        if holders:
-            Job.objects.filter(pk__in=[job.pk for job in holders]).update(holds_place=True)
+        unmarked = [job.pk for job in holders if job.pk not in premarked]
+        if unmarked:
+            Job.objects.filter(pk__in=unmarked).update(holds_place=True)
         limits.release_concurrency(unused)
 
 

@@ -17,7 +17,7 @@ from typing import Any
 from django.db import connections, router
 from django.db.backends.base.base import BaseDatabaseWrapper
 
-from ..models import Gate, GateKind
+from ..models import Gate, GateKind, Job
 from .options import RateLimit
 
 # Vendors whose UPDATE can say which rows it changed (RETURNING).
@@ -75,6 +75,67 @@ def acquire_concurrency(wants: Mapping[str, tuple[int, int]]) -> dict[str, int]:
     if rest:
         granted.update(_take_what_fits(connection, rest))
     return granted
+
+
+def take_places_and_lock_rates(
+    wants: Mapping[str, tuple[int, int]],
+    holders: Mapping[str, Sequence[int]],
+    rate_keys: Sequence[str],
+) -> tuple[dict[str, int], dict[str, tuple[int, Any]]] | None:
+    """PostgreSQL only (None elsewhere): in ONE statement, take the concurrency places of
+    every key that has room for all it wants, mark the runs ``holders[key]`` that hold
+    them, and lock and read the rows of ``rate_keys``. Return (places taken per key, rate
+    rows by key as (id, starts)); keys missing from either were not done here.
+
+    One statement instead of four keeps the gate rows locked for less time: every claim
+    of a key queues behind the transaction that holds its row.
+    """
+    connection = _connection()
+    if connection.vendor != "postgresql" or not (wants or rate_keys):
+        return None
+    n = _names(connection)
+    parts: list[str] = []
+    selects: list[str] = []
+    params: list[Any] = []
+    if wants:
+        counts, count_params = _case(n["key"], {k: w for k, (_, w) in wants.items()})
+        caps, cap_params = _case(n["key"], {k: limit for k, (limit, _) in wants.items()})
+        keys = list(wants)
+        parts.append(
+            f"taken AS (UPDATE {n['table']} SET {n['running']} = {n['running']} + {counts}, "
+            f"{n['limit']} = {caps} WHERE {n['kind']} = %s AND {n['key']} IN {_in(keys)} "
+            f"AND {n['running']} + {counts} <= {caps} RETURNING {n['key']})"
+        )
+        params += [*count_params, *cap_params, GateKind.CONCURRENCY, *keys]
+        params += [*count_params, *cap_params]
+        ids = [pk for key in keys for pk in holders.get(key, ())]
+        if ids:
+            job = connection.ops.quote_name(Job._meta.db_table)
+            parts.append(
+                f"marked AS (UPDATE {job} SET holds_place = TRUE WHERE id IN {_in(ids)} "
+                f"AND concurrency_key IN (SELECT {n['key']} FROM taken))"
+            )
+            params += ids
+        selects.append(f"SELECT 'c', {n['key']}, NULL::bigint, NULL::text FROM taken")
+    if rate_keys:
+        parts.append(
+            f"rates AS (SELECT {n['id']}, {n['key']}, {n['starts']} FROM {n['table']} "
+            f"WHERE {n['kind']} = %s AND {n['key']} IN {_in(rate_keys)} "
+            f"ORDER BY {n['key']} FOR UPDATE)"
+        )
+        params += [GateKind.RATE, *rate_keys]
+        selects.append(f"SELECT 'r', {n['key']}, {n['id']}, {n['starts']}::text FROM rates")
+    sql = "WITH " + ", ".join(parts) + " " + " UNION ALL ".join(selects)
+    taken: dict[str, int] = {}
+    rates: dict[str, tuple[int, Any]] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for what, key, pk, starts in cursor.fetchall():
+            if what == "c":
+                taken[key] = wants[key][1]
+            else:
+                rates[key] = (pk, starts)
+    return taken, rates
 
 
 def _take_where_all_fit(
@@ -166,13 +227,20 @@ def _in_window(starts: list[list[float]], now_ts: float, rate: RateLimit) -> lis
     return sorted(([t, n] for t, n in starts if t + width > since), key=lambda entry: entry[0])
 
 
-def acquire_rate(key: str, rate: RateLimit, now: datetime, wanted: int = 1) -> int:
+def acquire_rate(
+    key: str,
+    rate: RateLimit,
+    now: datetime,
+    wanted: int = 1,
+    locked: tuple[int, Any] | None = None,
+) -> int:
     """Record up to ``wanted`` starts of ``key`` at ``now`` within the sliding window; return
     how many fit. The row is locked for the claim's transaction: concurrent claims of the
     key queue up behind it instead of retrying (optimistic retries starved under load).
 
     ``starts`` holds [bucket start, count] entries, at most BUCKETS + 1 of them, so its
-    size does not grow with the number of jobs or claims.
+    size does not grow with the number of jobs or claims. ``locked``: the row, already
+    locked and read in this transaction, as (id, starts).
     """
     connection = _connection()
     n = _names(connection)
@@ -182,8 +250,10 @@ def acquire_rate(key: str, rate: RateLimit, now: datetime, wanted: int = 1) -> i
         f"WHERE {n['kind']} = %s AND {n['key']} = %s{lock}"
     )
     with connection.cursor() as cursor:
-        cursor.execute(select, [GateKind.RATE, key])
-        row = cursor.fetchone()
+        row = locked
+        if row is None:
+            cursor.execute(select, [GateKind.RATE, key])
+            row = cursor.fetchone()
         if row is None:
             _ensure_gates(GateKind.RATE, {key: rate.count}, rate.window)
             cursor.execute(select, [GateKind.RATE, key])

@@ -225,7 +225,7 @@ def test_rate_and_concurrency_of_one_key_are_two_gates() -> None:
 def test_a_gated_claim_costs_queries_per_key_not_per_job() -> None:
     def queries_for(jobs_per_key: int) -> int:
         Job.objects.all().delete()
-        Gate.objects.all().delete()
+        Gate.objects.update(running=0, starts=[], blocked_until=None)  # rows stay: steady state
         for account in "ABCD":
             for n in range(jobs_per_key):
                 jobs_protection.per_account.enqueue(account, n, 0)
@@ -237,11 +237,13 @@ def test_a_gated_claim_costs_queries_per_key_not_per_job() -> None:
         assert len(claimed) == 4 * jobs_per_key * 3
         return len(queries)
 
+    queries_for(1)  # creates the gate rows
     few, many = queries_for(1), queries_for(10)
     assert many == few, f"{few} queries for 12 jobs, {many} for 120"
-    # Snapshot 2, savepoint 2, claim 1, concurrency of all keys 4 and rate 4 (each counts
-    # creating its missing rows), marking the holders 1: no query per job.
-    assert many <= 16
+    # The helper's worker lookup 1, snapshot 2, savepoint 2, claim 1; then for all five
+    # concurrency keys and the rate key: one statement on PostgreSQL, four elsewhere;
+    # writing the rate 1.
+    assert many <= (8 if connection.vendor == "postgresql" else 12)
 
 
 def test_rate_gate_admits_n_per_window() -> None:
