@@ -47,6 +47,11 @@ def has_breaker_definitions() -> bool:
     return any(d.breaker_config is not None for d in _definitions.values())
 
 
+def has_limited_definitions() -> bool:
+    """True when a registered job has a rate or a concurrency limit."""
+    return any(d.rate_limit or d.concurrency_limit for d in _definitions.values())
+
+
 def batch_definitions() -> dict[str, JobDefinition]:
     """Return the registered batch jobs by task name."""
     return {name: d for name, d in _definitions.items() if d.is_batch}

@@ -121,6 +121,12 @@ class GateKeeper:
         tasks = frozenset(batch_not_ready)
         return replace(self._snapshot, tasks=tasks) if tasks else self._snapshot
 
+    def admission_needed(self) -> bool:
+        """True when admitting what a claim brings back may take or refuse anything: a
+        limit is configured, or a breaker may let a trial through. Otherwise the claim's
+        own filter is the whole gate, and the claim needs no transaction around it."""
+        return registry.has_limited_definitions() or bool(self._snapshot.breaker_trials)
+
     def invalidate(self) -> None:
         """Take a fresh snapshot at the next claim (after a refusal)."""
         self._taken_at = 0.0

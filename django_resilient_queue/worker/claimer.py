@@ -66,7 +66,7 @@ class Claimer:
             limit=limit,
             lease_seconds=self.config.lease_seconds,
             now=now,
-            admit=admit if GateKeeper.active() else None,
+            admit=admit if GateKeeper.active() and self.gates.admission_needed() else None,
             **options,  # type: ignore[arg-type]
         )
 
