@@ -73,9 +73,7 @@ class Job(models.Model):
     # Set while the job holds its uniqueness; the UNIQUE index makes concurrent
     # enqueuers of one key race in the database, not in Python. NULLs never clash,
     # which gives MariaDB the partial unique index it lacks.
-    unique_lock = models.CharField(
-        max_length=64, null=True, blank=True, unique=True, editable=False
-    )
+    unique_lock = models.CharField(max_length=64, null=True, blank=True, editable=False)
     unique_until = models.DateTimeField(null=True, blank=True)
     progress = models.JSONField(default=dict, blank=True)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
@@ -115,6 +113,9 @@ class Job(models.Model):
             models.Index(fields=["status", "finished_at"], name="drq_job_status_finished"),
             models.Index(fields=["task", "created_at"], name="drq_job_task_created"),
         ]
+        # A constraint rather than unique=True: on PostgreSQL the field would also get a
+        # second, pattern-matching index that no query uses and every write maintains.
+        constraints = [models.UniqueConstraint(fields=["unique_lock"], name="drq_job_unique_lock")]
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.task} [{self.status}]"
