@@ -207,9 +207,8 @@ class GateKeeper:
             for key, group in groups
         }
         # The runs that would hold the places if every key gets all it wants.
-        holders = {
-            key: [job.pk for job in (group[-1:] if sequential else group)] for key, group in groups
-        }
+        holders = {key: [job.pk for job in _holding(group, sequential)] for key, group in groups}
+
         rate_groups = _group(jobs, refused, "rate_limit_key", definitions, "rate")
         fused = limits.take_places_and_lock_rates(wants, holders, [key for key, _ in rate_groups])
         taken, rate_rows = fused if fused is not None else ({}, {})
@@ -254,8 +253,7 @@ class GateKeeper:
         unused: dict[str, int] = {}
         for key, places in taken.items():
             admitted = by_key.get(key, [])
-            # Jobs run in claim order: the last one holds the place for those before it.
-            held = admitted[-1:] if sequential else admitted[:places]
+            held = _holding(admitted, sequential)
             holders.extend(held)
             unused[key] = places - len(held)
         for job in holders:
@@ -264,6 +262,12 @@ class GateKeeper:
         if unmarked:
             Job.objects.filter(pk__in=unmarked).update(holds_place=True)
         limits.release_concurrency(unused)
+
+
+def _holding(jobs: list[Job], sequential: bool) -> list[Job]:
+    """The runs of one key that hold its places: each job, or when they run one after
+    another (in claim order), the last of them, holding the place for those before it."""
+    return jobs[-1:] if sequential else jobs
 
 
 def _group(

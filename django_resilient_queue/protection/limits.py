@@ -98,16 +98,10 @@ def take_places_and_lock_rates(
     selects: list[str] = []
     params: list[Any] = []
     if wants:
-        counts, count_params = _case(n["key"], {k: w for k, (_, w) in wants.items()})
-        caps, cap_params = _case(n["key"], {k: limit for k, (limit, _) in wants.items()})
+        update, update_params = _all_fit_update(n, wants)
+        parts.append(f"taken AS ({update})")
+        params += update_params
         keys = list(wants)
-        parts.append(
-            f"taken AS (UPDATE {n['table']} SET {n['running']} = {n['running']} + {counts}, "
-            f"{n['limit']} = {caps} WHERE {n['kind']} = %s AND {n['key']} IN {_in(keys)} "
-            f"AND {n['running']} + {counts} <= {caps} RETURNING {n['key']})"
-        )
-        params += [*count_params, *cap_params, GateKind.CONCURRENCY, *keys]
-        params += [*count_params, *cap_params]
         ids = [pk for key in keys for pk in holders.get(key, ())]
         if ids:
             job = connection.ops.quote_name(Job._meta.db_table)
@@ -138,20 +132,28 @@ def take_places_and_lock_rates(
     return taken, rates
 
 
-def _take_where_all_fit(
-    connection: BaseDatabaseWrapper, wanted: Mapping[str, tuple[int, int]]
-) -> dict[str, int]:
-    n = _names(connection)
-    counts, count_params = _case(n["key"], {k: w for k, (_, w) in wanted.items()})
-    caps, cap_params = _case(n["key"], {k: limit for k, (limit, _) in wanted.items()})
-    keys = list(wanted)
+def _all_fit_update(
+    n: Mapping[str, str], wanted: Mapping[str, tuple[int, int]]
+) -> tuple[str, list[Any]]:
+    """``UPDATE … RETURNING key`` taking the places of every key with room for all it wants
+    (keys in sorted order, so concurrent claims lock rows in the same order)."""
+    ordered = dict(sorted(wanted.items()))
+    counts, count_params = _case(n["key"], {k: w for k, (_, w) in ordered.items()})
+    caps, cap_params = _case(n["key"], {k: limit for k, (limit, _) in ordered.items()})
+    keys = list(ordered)
     sql = (
         f"UPDATE {n['table']} SET {n['running']} = {n['running']} + {counts}, "
-        f"{n['limit']} = {caps} "
-        f"WHERE {n['kind']} = %s AND {n['key']} IN {_in(keys)} "
+        f"{n['limit']} = {caps} WHERE {n['kind']} = %s AND {n['key']} IN {_in(keys)} "
         f"AND {n['running']} + {counts} <= {caps} RETURNING {n['key']}"
     )
     params = [*count_params, *cap_params, GateKind.CONCURRENCY, *keys, *count_params, *cap_params]
+    return sql, params
+
+
+def _take_where_all_fit(
+    connection: BaseDatabaseWrapper, wanted: Mapping[str, tuple[int, int]]
+) -> dict[str, int]:
+    sql, params = _all_fit_update(_names(connection), wanted)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return {row[0]: wanted[row[0]][1] for row in cursor.fetchall()}
