@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -60,38 +61,67 @@ def unique_lock_for(task: str, key: str) -> str:
     return hashlib.sha256(f"{task}\x00{key}".encode()).hexdigest()
 
 
+class JobBuilder:
+    """Build unsaved Jobs of one definition; what every call shares is resolved once."""
+
+    def __init__(self, definition: JobDefinition, now: datetime) -> None:
+        self.definition = definition
+        self.now = now
+        self.constant_timeout = not (
+            callable(definition.timeout) and not isinstance(definition.timeout, timedelta)
+        )
+        prototype = Job(
+            task=definition.name,
+            queue=definition.queue or conf.default_queue(),
+            priority=int(definition.priority),
+            status=JobStatus.QUEUED,
+            run_after=_resolve_run_after(definition.run_after, now),
+            max_attempts=(definition.retry or conf.default_retry()).max_attempts,
+            timeout=_resolve_timeout(definition, (), {}) if self.constant_timeout else None,
+            created_at=now,
+        )
+        # Positional values in concrete-field order: Model.__init__'s fast path, without
+        # a default lookup per missing field (a third of a bulk enqueue's Python time).
+        fields = Job._meta.concrete_fields
+        self._values = [getattr(prototype, f.attname) for f in fields]
+        names = [f.attname for f in fields]
+        self._args_at = names.index("args")
+        self._kwargs_at = names.index("kwargs")
+        self._progress_at = names.index("progress")
+        self._timeout_at = names.index("timeout")
+
+    def build(self, args: Sequence[Any], kwargs: dict[str, Any]) -> Job:
+        """Return an unsaved Job for this call, or raise TypeError/ValueError for bad input."""
+        definition = self.definition
+        encoded_args, encoded_kwargs = encode_arguments(definition.name, args, kwargs)
+        if definition.is_batch and (len(args) != 1 or kwargs):
+            raise TypeError(
+                f"{definition.name}: a batch job takes exactly one positional argument per enqueue"
+            )
+        values = self._values.copy()
+        values[self._args_at] = encoded_args
+        values[self._kwargs_at] = encoded_kwargs
+        values[self._progress_at] = {}
+        if not self.constant_timeout:
+            values[self._timeout_at] = _resolve_timeout(definition, args, kwargs)
+        job = Job(*values)
+        if definition.is_gated:
+            for column, value in definition.gate_keys(args, kwargs).items():
+                setattr(job, column, value)
+        if definition.is_unique:
+            key = _unique_key(definition, args, kwargs)
+            job.unique_key = key[:255]
+            job.unique_lock = unique_lock_for(definition.name, key)
+            if definition.unique_for is not None:
+                job.unique_until = self.now + definition.unique_for
+        return job
+
+
 def build_job(
     definition: JobDefinition, args: Sequence[Any], kwargs: dict[str, Any], now: datetime
 ) -> Job:
     """Return an unsaved Job for this call, or raise TypeError/ValueError for bad input."""
-    encoded_args, encoded_kwargs = encode_arguments(definition.name, args, kwargs)
-    retry = definition.retry or conf.default_retry()
-    job = Job(
-        task=definition.name,
-        queue=definition.queue or conf.default_queue(),
-        priority=int(definition.priority),
-        status=JobStatus.QUEUED,
-        args=encoded_args,
-        kwargs=encoded_kwargs,
-        run_after=_resolve_run_after(definition.run_after, now),
-        max_attempts=retry.max_attempts,
-        timeout=_resolve_timeout(definition, args, kwargs),
-        created_at=now,
-    )
-    if definition.is_batch and (len(args) != 1 or kwargs):
-        raise TypeError(
-            f"{definition.name}: a batch job takes exactly one positional argument per enqueue"
-        )
-    if definition.is_gated:
-        for column, value in definition.gate_keys(args, kwargs).items():
-            setattr(job, column, value)
-    if definition.is_unique:
-        key = _unique_key(definition, args, kwargs)
-        job.unique_key = key[:255]
-        job.unique_lock = unique_lock_for(definition.name, key)
-        if definition.unique_for is not None:
-            job.unique_until = now + definition.unique_for
-    return job
+    return JobBuilder(definition, now).build(args, kwargs)
 
 
 def _insert_unique(job: Job, alias: str, now: datetime) -> Job:
@@ -125,8 +155,13 @@ def _insert_unique(job: Job, alias: str, now: datetime) -> Job:
 def _apply_backpressure(jobs: list[Job], now: datetime) -> None:
     """Defer (or refuse with QueueFull) enqueues into queues above their fill thresholds."""
     ahead: dict[str, int] = {}
+    limits_of: dict[str, backpressure.QueueLimits | None] = {}
     for job in jobs:
-        limits = backpressure.QueueLimits.from_options(conf.queue_options(job.queue))
+        if job.queue not in limits_of:
+            limits_of[job.queue] = backpressure.QueueLimits.from_options(
+                conf.queue_options(job.queue)
+            )
+        limits = limits_of[job.queue]
         if limits is None:
             continue
         deferral = backpressure.check(job.queue, job.priority, limits, ahead.get(job.queue, 0))
@@ -172,7 +207,8 @@ def enqueue_many(
 ) -> list[Job]:
     """Insert many jobs with one INSERT per batch; unique jobs go one by one."""
     now = timezone.now()
-    jobs = [build_job(definition, args, kwargs, now) for args, kwargs in calls]
+    builder = JobBuilder(definition, now)
+    jobs = [builder.build(args, kwargs) for args, kwargs in calls]
     _apply_backpressure(jobs, now)
     alias = router.db_for_write(Job)
     results: list[Job] = []
@@ -191,8 +227,8 @@ def enqueue_many(
         if not dialect.notifies_on_insert:
             for queue in sorted({j.queue for j in jobs}):
                 dialect.notify(queue)
-    for job in jobs:
-        backpressure.note_enqueued(job.queue, 1)
+    for queue, count in Counter(job.queue for job in jobs).items():
+        backpressure.note_enqueued(queue, count)
     return results
 
 

@@ -85,6 +85,34 @@ def test_enqueue_many_uses_one_insert_per_batch() -> None:
     assert Job.objects.filter(status=JobStatus.QUEUED).count() == 500
 
 
+def test_enqueue_many_returns_each_job_with_its_own_row() -> None:
+    from tests import jobs_protection
+
+    # Arguments and gate keys vary from job to job; queue, kwargs and timeout are shared:
+    # the bulk insert sends the two kinds of column differently, and must keep them apart.
+    calls = [(f"account-{i % 3}", i, 0.0) for i in range(300)]
+    created = jobs_protection.per_account.enqueue_many(calls)
+    rows = {
+        pk: (args, kwargs, key, status)
+        for pk, args, kwargs, key, status in Job.objects.values_list(
+            "pk", "args", "kwargs", "concurrency_key", "status"
+        )
+    }
+    assert len(rows) == 300 and len({job.pk for job in created}) == 300
+    for job, (account, n, seconds) in zip(created, calls, strict=True):
+        key = f"{jobs_protection.per_account.name}:{account}"
+        assert rows[job.pk] == ([account, n, seconds], {}, key, "queued")
+        assert (job.args, job.concurrency_key) == ([account, n, seconds], key)
+
+
+def test_enqueue_many_of_identical_jobs() -> None:
+    created = jobs.high_on_other.enqueue_many([() for _ in range(40)])
+    assert len({job.pk for job in created}) == 40
+    assert Job.objects.filter(queue="other", priority=50, args=[], status="queued").count() == 40
+    created[0].progress["touched"] = True  # each job has its own mutable values
+    assert created[1].progress == {}
+
+
 def test_unique_key_returns_the_existing_job_while_active() -> None:
     from tests.jobs_unique import unique_by_user
 
