@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection, connections, transaction
+from django.db.models.signals import post_save
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -83,6 +84,25 @@ def test_enqueue_many_uses_one_insert_per_batch() -> None:
     assert len(inserts) == math.ceil(500 / per_batch)
     assert len(created) == 500 and all(j.pk for j in created)
     assert Job.objects.filter(status=JobStatus.QUEUED).count() == 500
+
+
+def test_enqueue_is_one_insert_and_save_signals_still_reach_receivers() -> None:
+    with CaptureQueriesContext(connection) as queries:
+        first = jobs.add.enqueue(1, 2)
+    if connection.vendor == "postgresql":
+        assert [q["sql"].split()[0] for q in queries.captured_queries] == ["INSERT"]
+    seen: list[tuple[int | None, bool]] = []
+
+    def receiver(sender: type[Job], instance: Job, created: bool, **kwargs: object) -> None:
+        seen.append((instance.pk, created))
+
+    post_save.connect(receiver, sender=Job)
+    try:
+        second = jobs.add.enqueue(3, 4)
+    finally:
+        post_save.disconnect(receiver, sender=Job)
+    assert seen == [(second.pk, True)]
+    assert [Job.objects.get(pk=j.pk).args for j in (first, second)] == [[1, 2], [3, 4]]
 
 
 def test_enqueue_many_returns_each_job_with_its_own_row() -> None:
