@@ -102,7 +102,8 @@ ENGINES: dict[str, Engine] = {
                 "Latency: one idle `runworkers --processes 1`; PostgreSQL wakes it with "
                 "LISTEN/NOTIFY, SQLite and MariaDB poll every `POLL_INTERVAL`. Enqueue: "
                 "`noop.enqueue()` in autocommit (one transaction per job); bulk: "
-                "`noop.enqueue_many()` (one transaction, one INSERT per 1,000 rows)."
+                "`noop.enqueue_many()` (one transaction; on PostgreSQL one INSERT ... SELECT "
+                "FROM unnest(...) for all the jobs, elsewhere one INSERT per 1,000 rows)."
             ),
         ),
         Engine(

@@ -197,22 +197,15 @@ def enqueue_one(
     if apply_backpressure:
         _apply_backpressure([job], now)
     alias = router.db_for_write(Job)
-    dialect = dialect_for(connections[alias])
-    if job.unique_lock is None and dialect.notifies_on_insert:
-        # One INSERT, in the caller's transaction or its own: the database's trigger
-        # sends the wake-up, delivered on commit.
-        if _save_signals_connected() or dialect.bulk_insert([job]) is None:
-            job.save(force_insert=True, using=alias)
-        backpressure.note_enqueued(job.queue, 1)
-        return job
-    with transaction.atomic(using=alias):
-        if job.unique_lock is not None:
+    # No wake-up to send: on PostgreSQL the table's insert trigger sends it (delivered
+    # on commit); elsewhere idle workers poll.
+    if job.unique_lock is not None:
+        with transaction.atomic(using=alias):
             saved = _insert_unique(job, alias, now)
-            if saved is not job:
-                return saved
-        else:
-            job.save(force_insert=True, using=alias)
-        dialect.notify(job.queue)
+        if saved is not job:
+            return saved
+    elif _save_signals_connected() or dialect_for(connections[alias]).bulk_insert([job]) is None:
+        job.save(force_insert=True, using=alias)
     backpressure.note_enqueued(job.queue, 1)
     return job
 
@@ -239,9 +232,6 @@ def enqueue_many(
                 results.append(by_identity.get(id(job), job))
             else:
                 results.append(_insert_unique(job, alias, now))
-        if not dialect.notifies_on_insert:
-            for queue in sorted({j.queue for j in jobs}):
-                dialect.notify(queue)
     for queue, count in Counter(job.queue for job in jobs).items():
         backpressure.note_enqueued(queue, count)
     return results
@@ -275,7 +265,5 @@ def enqueue_row(
         created_at=now,
         **(gate_keys or {}),
     )
-    with transaction.atomic(using=alias):
-        job.save(force_insert=True, using=alias)
-        dialect_for(connections[alias]).notify(queue)
+    job.save(force_insert=True, using=alias)
     return job

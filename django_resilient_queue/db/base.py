@@ -49,7 +49,8 @@ class Dialect:
 
     vendor = "base"
     supports_listen = False
-    # True where a database trigger sends the wake-up for every inserted job.
+    # True where a trigger on the job table sends the wake-up for every insert (the
+    # migration creates it); elsewhere idle workers poll.
     notifies_on_insert = False
 
     def __init__(self, connection: BaseDatabaseWrapper) -> None:
@@ -57,9 +58,6 @@ class Dialect:
 
     def prepare_worker_connection(self) -> None:
         """Tune a worker's connection once it is open (no-op by default)."""
-
-    def notify(self, queue: str) -> None:
-        """Wake idle workers when the current transaction commits (no-op: they poll)."""
 
     def claim(
         self,

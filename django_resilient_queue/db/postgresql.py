@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -31,13 +30,13 @@ class PostgreSQLDialect(PartialIndexes, ReturningClaimDialect):
         Single enqueues use it too: its SQL is cached, unlike the ORM's per-save compile."""
         if not jobs:
             return jobs
-        columns = _job_columns(self.connection)
-        if len(jobs) == 1:  # a single enqueue: plain VALUES plans faster
-            return self._insert(jobs, _values_sql(), _row(columns, jobs[0]))
+        inserts = _job_inserts(self.connection)
+        if len(jobs) == 1:
+            return self._insert(jobs, inserts.one, inserts.row(jobs[0]))
         shared: list[Any] = []  # parameters of the SELECT list, in order
         arrays: list[Any] = []  # then those of unnest()
         varying: list[bool] = []
-        for column in columns:
+        for column in inserts.columns:
             values = [getattr(job, column.attname) for job in jobs]
             if column.is_json:
                 values = [None if v is None else json.dumps(v) for v in values]
@@ -49,7 +48,7 @@ class PostgreSQLDialect(PartialIndexes, ReturningClaimDialect):
                 arrays.append(values)
         if not arrays:
             arrays.append(len(jobs))  # generate_series(1, n)
-        return self._insert(jobs, _insert_sql(tuple(varying)), [*shared, *arrays])
+        return self._insert(jobs, inserts.many(tuple(varying)), [*shared, *arrays])
 
     def _insert(self, jobs: list[Job], sql: str, params: list[Any]) -> list[Job]:
         with self.connection.cursor() as cursor:
@@ -83,11 +82,6 @@ class PostgreSQLDialect(PartialIndexes, ReturningClaimDialect):
             "DROP FUNCTION IF EXISTS resilient_queue_notify()",
         ]
 
-    def notify(self, queue: str) -> None:
-        """Send NOTIFY in the current transaction: PostgreSQL delivers it only on commit."""
-        with self.connection.cursor() as cursor:
-            cursor.execute("SELECT pg_notify(%s, %s)", [CHANNEL, queue])
-
 
 @dataclass(frozen=True)
 class _Column:
@@ -97,70 +91,77 @@ class _Column:
     is_json: bool
 
 
-_columns: tuple[_Column, ...] = ()
+class _JobInserts:
+    """The INSERT statements of Job rows, built once per process and per shape."""
 
-
-def _job_columns(connection: BaseDatabaseWrapper) -> tuple[_Column, ...]:
-    """The Job columns an insert writes (all but the id), read from the model once."""
-    global _columns
-    if not _columns:
-        _columns = tuple(
+    def __init__(self, connection: BaseDatabaseWrapper) -> None:
+        quote = connection.ops.quote_name
+        self.columns = tuple(
             _Column(
                 attname=field.attname,
-                name=connection.ops.quote_name(str(field.column)),
+                name=quote(str(field.column)),
                 cast=str(field.db_type(connection)),
                 is_json=isinstance(field, models.JSONField),
             )
             for field in Job._meta.concrete_fields
             if not field.primary_key
         )
-    return _columns
+        self.head = (
+            f"INSERT INTO {quote(Job._meta.db_table)} "
+            f"({', '.join(c.name for c in self.columns)}) "
+        )
+        self.returning = f" RETURNING {quote('id')}"
+        # One job: plain VALUES, which plans faster than a SELECT.
+        self.one = (
+            f"{self.head}VALUES ({', '.join(f'%s::{c.cast}' for c in self.columns)})"
+            f"{self.returning}"
+        )
+        self._by_shape: dict[tuple[bool, ...], str] = {}
+
+    def row(self, job: Job) -> list[Any]:
+        """One job's column values, as the parameters of ``one``."""
+        values = []
+        for column in self.columns:
+            value = getattr(job, column.attname)
+            values.append(json.dumps(value) if column.is_json and value is not None else value)
+        return values
+
+    def many(self, varying: tuple[bool, ...]) -> str:
+        """The INSERT of many jobs: the varying columns come from unnested arrays, the
+        others from one parameter each (SELECT-list parameters first, then the arrays)."""
+        sql = self._by_shape.get(varying)
+        if sql is None:
+            selected: list[str] = []
+            unnested: list[str] = []
+            for column, varies in zip(self.columns, varying, strict=True):
+                if varies:
+                    selected.append(f"c{len(unnested)}")
+                    unnested.append(f"%s::{column.cast}[]")
+                else:
+                    selected.append(f"%s::{column.cast}")
+            if unnested:
+                source = f"unnest({', '.join(unnested)}) WITH ORDINALITY"
+                aliases = ", ".join([*(f"c{i}" for i in range(len(unnested))), "n"])
+            else:
+                source, aliases = "generate_series(1, %s)", "n"
+            # The rows go in, and come back from RETURNING, in ordinality order: the ids
+            # match the jobs one to one (Django's bulk_create relies on the same order).
+            sql = (
+                f"{self.head}SELECT {', '.join(selected)} FROM {source} AS u({aliases}) "
+                f"ORDER BY n{self.returning}"
+            )
+            self._by_shape[varying] = sql
+        return sql
 
 
-@functools.lru_cache(maxsize=128)
-def _insert_sql(varying: tuple[bool, ...]) -> str:
-    """The INSERT for one shape: which columns vary from job to job (unnested arrays)."""
-    columns = _columns
-    selected: list[str] = []
-    unnested: list[str] = []
-    for column, varies in zip(columns, varying, strict=True):
-        if varies:
-            selected.append(f"c{len(unnested)}")
-            unnested.append(f"%s::{column.cast}[]")
-        else:
-            selected.append(f"%s::{column.cast}")
-    if unnested:
-        source = f"unnest({', '.join(unnested)}) WITH ORDINALITY"
-        aliases = ", ".join([*(f"c{i}" for i in range(len(unnested))), "n"])
-    else:
-        source, aliases = "generate_series(1, %s)", "n"
-    # The rows go in, and come back from RETURNING, in ordinality order: the ids match
-    # the jobs one to one (Django's bulk_create relies on the same order).
-    return (
-        f'INSERT INTO "{Job._meta.db_table}" ({", ".join(c.name for c in columns)}) '
-        f"SELECT {', '.join(selected)} FROM {source} AS u({aliases}) "
-        'ORDER BY n RETURNING "id"'
-    )
+_inserts: _JobInserts | None = None
 
 
-@functools.cache
-def _values_sql() -> str:
-    """The INSERT of one job."""
-    columns = _columns
-    return (
-        f'INSERT INTO "{Job._meta.db_table}" ({", ".join(c.name for c in columns)}) '
-        f"VALUES ({', '.join(f'%s::{c.cast}' for c in columns)}) "
-        'RETURNING "id"'
-    )
-
-
-def _row(columns: tuple[_Column, ...], job: Job) -> list[Any]:
-    """One job's column values, as the INSERT's parameters."""
-    values = []
-    for column in columns:
-        value = getattr(job, column.attname)
-        values.append(json.dumps(value) if column.is_json and value is not None else value)
-    return values
+def _job_inserts(connection: BaseDatabaseWrapper) -> _JobInserts:
+    global _inserts
+    if _inserts is None:
+        _inserts = _JobInserts(connection)
+    return _inserts
 
 
 def _all_equal(values: list[Any]) -> bool:
