@@ -107,8 +107,7 @@ class _JobInserts:
             if not field.primary_key
         )
         self.head = (
-            f"INSERT INTO {quote(Job._meta.db_table)} "
-            f"({', '.join(c.name for c in self.columns)}) "
+            f"INSERT INTO {quote(Job._meta.db_table)} ({', '.join(c.name for c in self.columns)}) "
         )
         self.returning = f" RETURNING {quote('id')}"
         # One job: plain VALUES, which plans faster than a SELECT.
