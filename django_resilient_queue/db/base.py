@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from django.db import transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
@@ -44,11 +45,23 @@ def revert_claim(jobs: list[Job], alias: str) -> None:
     )
 
 
+class SuccessfulRun(NamedTuple):
+    """A run that succeeded, as mark_succeeded writes it."""
+
+    job_id: int
+    attempt: int
+    result: object
+    started_at: datetime | None
+    finished_at: datetime
+
+
 class Dialect:
     """What differs between databases: the claim, wake-ups, connection set-up, indexes."""
 
     vendor = "base"
     supports_listen = False
+    # True where mark_succeeded also writes the runs' Attempt rows.
+    records_success_attempts = False
     # True where a trigger on the job table sends the wake-up for every insert (the
     # migration creates it); elsewhere idle workers poll.
     notifies_on_insert = False
@@ -121,9 +134,10 @@ class Dialect:
         """Insert many new jobs fast and set their ids; None: use the ORM's bulk_create."""
         return None
 
-    def mark_succeeded(self, runs: Sequence[tuple[int, int, object, datetime]]) -> set[int] | None:
-        """Mark many runs (job id, attempt, result, finished_at) succeeded in one statement,
-        fenced like every write; return the ids written, or None where unsupported."""
+    def mark_succeeded(self, runs: Sequence[SuccessfulRun]) -> set[int] | None:
+        """Mark many runs succeeded in one statement, fenced like every write; return the
+        ids written, or None where unsupported. Where ``records_success_attempts``, the same
+        statement writes the Attempt rows of the runs it marked."""
         return None
 
     def create_indexes_sql(self, table: str) -> list[str]:

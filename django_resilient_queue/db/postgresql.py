@@ -9,7 +9,7 @@ from typing import Any
 from django.db import models
 from django.db.backends.base.base import BaseDatabaseWrapper
 
-from ..models import Job
+from ..models import Attempt, Job
 from .base import CHANNEL, PartialIndexes
 from .returning import ReturningClaimDialect
 
@@ -21,7 +21,28 @@ class PostgreSQLDialect(PartialIndexes, ReturningClaimDialect):
     supports_listen = True
     notifies_on_insert = True
     lock_clause = " FOR UPDATE SKIP LOCKED"
-    values_row = "(%s::bigint, %s::integer, %s::jsonb, %s::timestamptz)"
+    values_row = "(%s::bigint, %s::integer, %s::jsonb, %s::timestamptz, %s::timestamptz)"
+    records_success_attempts = True
+
+    def succeed_sql(self, values: str) -> str:
+        """The fenced UPDATE and, in the same statement, the Attempt rows of exactly the runs
+        it marked: one round trip per flush of successes instead of two."""
+        quote = self.connection.ops.quote_name
+        job = quote(Job._meta.db_table)
+        attempt = quote(Attempt._meta.db_table)
+        return (
+            f"WITH v(id, attempts, result, started_at, finished_at) AS (VALUES {values}), "
+            f"done AS (UPDATE {job} SET status = 'succeeded', result = v.result, "
+            "finished_at = v.finished_at, lease_expires_at = NULL "
+            f"FROM v WHERE {job}.id = v.id AND {job}.attempts = v.attempts "
+            f"AND {job}.status = 'running' "
+            f"RETURNING {job}.id, {job}.attempts, {job}.worker_id, v.started_at, v.finished_at), "
+            f"recorded AS (INSERT INTO {attempt} (job_id, number, worker_id, started_at, "
+            "finished_at, outcome, failure_category, error_type, error_message, traceback) "
+            "SELECT id, attempts, worker_id, started_at, finished_at, 'succeeded', '', '', '', '' "
+            "FROM done) "
+            "SELECT id FROM done"
+        )
 
     def bulk_insert(self, jobs: list[Job]) -> list[Job] | None:
         """ONE ``INSERT ... SELECT ... FROM unnest(arrays) RETURNING id``: no SQL text grows

@@ -13,7 +13,7 @@ from typing import Any
 from django.db import transaction
 
 from ..models import Job
-from .base import Admit, ClaimFilter, Dialect, revert_claim
+from .base import Admit, ClaimFilter, Dialect, SuccessfulRun, revert_claim
 
 
 class ReturningClaimDialect(Dialect):
@@ -21,30 +21,35 @@ class ReturningClaimDialect(Dialect):
 
     lock_clause = ""
     # How one row of the VALUES list in mark_succeeded is typed.
-    values_row = "(%s, %s, %s, %s)"
+    values_row = "(%s, %s, %s, %s, %s)"
 
-    def mark_succeeded(self, runs: Sequence[tuple[int, int, object, datetime]]) -> set[int] | None:
+    def mark_succeeded(self, runs: Sequence[SuccessfulRun]) -> set[int] | None:
         """One UPDATE ... FROM (VALUES ...) RETURNING for a flush of successes: a benchmark
         drain of no-op jobs went from two statements per job to two per flush."""
         if not runs:
             return set()
-        ops = self.connection.ops
-        table = ops.quote_name(Job._meta.db_table)
+        adapt = self.connection.ops.adapt_datetimefield_value
         params: list[Any] = []
-        for job_id, attempt, result, finished_at in runs:
-            encoded = None if result is None else json.dumps(result)
-            params.extend([job_id, attempt, encoded, ops.adapt_datetimefield_value(finished_at)])
+        for run in runs:
+            encoded = None if run.result is None else json.dumps(run.result)
+            params.extend(
+                [run.job_id, run.attempt, encoded, adapt(run.started_at), adapt(run.finished_at)]
+            )
         values = ", ".join([self.values_row] * len(runs))
-        sql = (
-            f"WITH v(id, attempts, result, finished_at) AS (VALUES {values}) "
+        with self.connection.cursor() as cursor:
+            cursor.execute(self.succeed_sql(values), params)
+            return {row[0] for row in cursor.fetchall()}
+
+    def succeed_sql(self, values: str) -> str:
+        """The fenced UPDATE of mark_succeeded, its runs in ``v``; it returns the ids written."""
+        table = self.connection.ops.quote_name(Job._meta.db_table)
+        return (
+            f"WITH v(id, attempts, result, started_at, finished_at) AS (VALUES {values}) "
             f"UPDATE {table} SET status = 'succeeded', result = v.result, "
             "finished_at = v.finished_at, lease_expires_at = NULL "
             f"FROM v WHERE {table}.id = v.id AND {table}.attempts = v.attempts "
             f"AND {table}.status = 'running' RETURNING {table}.id"
         )
-        with self.connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            return {row[0] for row in cursor.fetchall()}
 
     def claim(
         self,

@@ -13,6 +13,7 @@ from django.db.models import Case, F, Value, When
 from .. import conf, registry
 from ..alerts.store import raise_alert, resolve_alert
 from ..db import dialect_for
+from ..db.base import SuccessfulRun
 from ..definition import JobDefinition
 from ..failures import FailureCategory, policy_for
 from ..models import Attempt, AttemptOutcome, Job, JobStatus
@@ -147,10 +148,17 @@ def _apply_successes(
 ) -> dict[int, bool]:
     """Write many successes with one fenced UPDATE and one INSERT of their Attempt rows."""
     runs = [
-        (pairs[i][0].pk, pairs[i][0].attempts, pairs[i][1].result, pairs[i][1].finished_at)
-        for i in indexes
+        SuccessfulRun(
+            job.pk,
+            job.attempts,
+            outcome.result,
+            outcome.started_at or job.started_at,
+            outcome.finished_at,
+        )
+        for job, outcome in (pairs[i] for i in indexes)
     ]
-    done = dialect_for(connections[alias]).mark_succeeded(runs)
+    dialect = dialect_for(connections[alias])
+    done = dialect.mark_succeeded(runs)
     if done is None:
         return {}  # unsupported here: the caller writes them one by one
     attempts = []
@@ -158,12 +166,14 @@ def _apply_successes(
         job, outcome = pairs[i]
         if job.pk not in done:
             continue
-        attempts.append(_attempt(job, outcome, AttemptOutcome.SUCCEEDED))
+        if not dialect.records_success_attempts:
+            attempts.append(_attempt(job, outcome, AttemptOutcome.SUCCEEDED))
         definition = registry.lookup(job.task) if registry.is_registered(job.task) else None
         release_gates(job, definition, outcome, freed)
         if definition and definition.on_success:
             enqueue_callback(definition.on_success, _callback_payload(job, outcome, "succeeded"))
-    Attempt.objects.using(alias).bulk_create(attempts)
+    if attempts:
+        Attempt.objects.using(alias).bulk_create(attempts)
     return {i: pairs[i][0].pk in done for i in indexes}
 
 

@@ -9,7 +9,7 @@ from django.utils import timezone
 from django_resilient_queue.db import dialect_for
 from django_resilient_queue.models import Attempt, DeadLetter, Job, JobStatus, Worker
 from django_resilient_queue.worker.executor import execute
-from django_resilient_queue.worker.outcomes import apply_outcome
+from django_resilient_queue.worker.outcomes import apply_outcome, apply_outcomes
 from tests.factories import JobFactory
 from tests.testapp.models import Widget
 
@@ -72,3 +72,31 @@ def test_stale_run_cannot_overwrite_the_newer_run() -> None:
     assert not Attempt.objects.exists()
     assert apply_outcome(second, execute(second, deadline=timezone.now().timestamp() + 30))
     assert list(Attempt.objects.values_list("number", "outcome")) == [(2, "succeeded")]
+
+
+def test_a_flush_of_successes_writes_each_attempt_once_and_skips_lost_runs() -> None:
+    jobs = [JobFactory(task="tests.jobs.add", args=[i, i]) for i in range(5)]
+    worker = Worker.objects.create(name="w3", hostname="h", pid=3)
+    claimed = dialect_for(connection).claim(
+        worker_id=worker.pk, queues=None, limit=5, lease_seconds=30, now=timezone.now()
+    )
+    assert sorted(j.pk for j in claimed) == sorted(j.pk for j in jobs)
+    outcomes = [execute(job, deadline=timezone.now().timestamp() + 30) for job in claimed]
+    lost = claimed[2]  # taken back meanwhile: its run must write nothing
+    Job.objects.filter(pk=lost.pk).update(attempts=2)
+    written = apply_outcomes(list(zip(claimed, outcomes, strict=True)))
+    assert written == [job is not lost for job in claimed]
+    rows = Attempt.objects.order_by("job_id").values_list(
+        "job_id", "number", "worker_id", "outcome", "started_at", "finished_at"
+    )
+    expected = sorted(
+        (job.pk, 1, worker.pk, "succeeded", outcome.started_at, outcome.finished_at)
+        for job, outcome in zip(claimed, outcomes, strict=True)
+        if job is not lost
+    )
+    assert list(rows) == expected
+    results = dict(Job.objects.values_list("pk", "result"))
+    assert [results[job.pk] for job in claimed if job is not lost] == [
+        2 * job.args[0] for job in claimed if job is not lost
+    ]
+    assert Job.objects.get(pk=lost.pk).status == JobStatus.RUNNING
