@@ -11,7 +11,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 
 from ..models import Attempt, Job
 from .base import CHANNEL, PartialIndexes
-from .returning import ReturningClaimDialect
+from .returning import SUCCESS_RUNS, ReturningClaimDialect
 
 
 class PostgreSQLDialect(PartialIndexes, ReturningClaimDialect):
@@ -31,11 +31,8 @@ class PostgreSQLDialect(PartialIndexes, ReturningClaimDialect):
         job = quote(Job._meta.db_table)
         attempt = quote(Attempt._meta.db_table)
         return (
-            f"WITH v(id, attempts, result, started_at, finished_at) AS (VALUES {values}), "
-            f"done AS (UPDATE {job} SET status = 'succeeded', result = v.result, "
-            "finished_at = v.finished_at, lease_expires_at = NULL "
-            f"FROM v WHERE {job}.id = v.id AND {job}.attempts = v.attempts "
-            f"AND {job}.status = 'running' "
+            f"{SUCCESS_RUNS} AS (VALUES {values}), "
+            f"done AS ({self.fenced_success()} "
             f"RETURNING {job}.id, {job}.attempts, {job}.worker_id, v.started_at, v.finished_at), "
             f"recorded AS (INSERT INTO {attempt} (job_id, number, worker_id, started_at, "
             "finished_at, outcome, failure_category, error_type, error_message, traceback) "

@@ -15,6 +15,9 @@ from django.db import transaction
 from ..models import Job
 from .base import Admit, ClaimFilter, Dialect, SuccessfulRun, revert_claim
 
+# The runs of a flush of successes, as a CTE.
+SUCCESS_RUNS = "WITH v(id, attempts, result, started_at, finished_at)"
+
 
 class ReturningClaimDialect(Dialect):
     """Claim with one round trip instead of SELECT + UPDATE in a transaction."""
@@ -41,14 +44,18 @@ class ReturningClaimDialect(Dialect):
             return {row[0] for row in cursor.fetchall()}
 
     def succeed_sql(self, values: str) -> str:
-        """The fenced UPDATE of mark_succeeded, its runs in ``v``; it returns the ids written."""
+        """The statement of mark_succeeded, its runs in ``values``; it returns the ids written."""
+        table = self.connection.ops.quote_name(Job._meta.db_table)
+        return f"{SUCCESS_RUNS} AS (VALUES {values}) {self.fenced_success()} RETURNING {table}.id"
+
+    def fenced_success(self) -> str:
+        """The UPDATE that marks the runs of ``v`` succeeded, each fenced by (id, attempt)."""
         table = self.connection.ops.quote_name(Job._meta.db_table)
         return (
-            f"WITH v(id, attempts, result, started_at, finished_at) AS (VALUES {values}) "
             f"UPDATE {table} SET status = 'succeeded', result = v.result, "
             "finished_at = v.finished_at, lease_expires_at = NULL "
             f"FROM v WHERE {table}.id = v.id AND {table}.attempts = v.attempts "
-            f"AND {table}.status = 'running' RETURNING {table}.id"
+            f"AND {table}.status = 'running'"
         )
 
     def claim(
