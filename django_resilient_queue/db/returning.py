@@ -74,7 +74,7 @@ class ReturningClaimDialect(Dialect):
         table = ops.quote_name(Job._meta.db_table)
         now_db = ops.adapt_datetimefield_value(now)
         lease_db = ops.adapt_datetimefield_value(now + timedelta(seconds=lease_seconds))
-        params: list[object] = [worker_id, now_db, now_db, lease_db, False, "queued", now_db]
+        params: list[object] = [worker_id, now_db, now_db, lease_db, False, now_db]
         queue_filter = ""
         if queues:
             queue_filter = f" AND queue IN ({', '.join(['%s'] * len(queues))})"
@@ -90,7 +90,10 @@ class ReturningClaimDialect(Dialect):
             f"UPDATE {table} SET status = 'running', attempts = attempts + 1, worker_id = %s, "
             "started_at = %s, first_started_at = COALESCE(first_started_at, %s), "
             "lease_expires_at = %s, holds_place = %s "
-            f"WHERE id IN (SELECT id FROM {table} WHERE status = %s AND run_after <= %s"
+            # status is a literal, not a parameter: SQLite uses a partial index only when
+            # the query's text implies its WHERE (with a parameter it sorted every
+            # queued row on each claim).
+            f"WHERE id IN (SELECT id FROM {table} WHERE status = 'queued' AND run_after <= %s"
             f"{queue_filter} ORDER BY priority DESC, run_after, id LIMIT %s{self.lock_clause}) "
             "RETURNING *"
         )

@@ -63,3 +63,19 @@ def test_claim_skips_future_jobs_other_queues_and_finished(worker: Worker) -> No
     wanted = JobFactory(queue="emails")
     assert [j.pk for j in claim(worker, queues=["emails"])] == [wanted.pk]
     assert [j.queue for j in claim(worker)] == ["other"]
+
+
+def test_the_claim_and_reaper_indexes_survive_every_migration() -> None:
+    # SQLite rebuilds a table to alter a column and recreates only the indexes Django
+    # knows of: the claim's own indexes, created with SQL, must still be there.
+    import re
+
+    table = Job._meta.db_table
+    expected = {
+        re.search(r"CREATE INDEX (\w+)", sql).group(1)  # type: ignore[union-attr]
+        for sql in dialect_for(connection).create_indexes_sql(table)
+    }
+    with connection.cursor() as cursor:
+        present = set(connection.introspection.get_constraints(cursor, table))
+    assert expected == {"drq_job_runnable", "drq_job_runnable_any", "drq_job_lease"}
+    assert expected <= present
