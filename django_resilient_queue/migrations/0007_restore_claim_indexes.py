@@ -24,6 +24,4 @@ def restore_indexes(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [("django_resilient_queue", "0006_attempt_job_index")]
 
-    operations = [
-        migrations.RunPython(restore_indexes, migrations.RunPython.noop, elidable=False)
-    ]
+    operations = [migrations.RunPython(restore_indexes, migrations.RunPython.noop, elidable=False)]
