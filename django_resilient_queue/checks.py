@@ -161,7 +161,9 @@ def _check_schedules(raw: Mapping[str, Any]) -> Iterable[CheckMessage]:
 def _check_retention(raw: Mapping[str, Any]) -> Iterable[CheckMessage]:
     retention = raw.get("RETENTION", {})
     if not isinstance(retention, Mapping) or any(
-        key not in ("succeeded", "failed", "cancelled") or not (isinstance(v, int) and v >= 0)
+        key not in ("succeeded", "failed", "cancelled")
+        or isinstance(v, bool)  # True is an int to Python, never a number of days here
+        or not (isinstance(v, int) and v >= 0)
         for key, v in retention.items()
     ):
         yield _error(
@@ -170,23 +172,112 @@ def _check_retention(raw: Mapping[str, Any]) -> Iterable[CheckMessage]:
         )
 
 
+ALERT_KINDS = (
+    "QUEUE_DEPTH_HIGH",
+    "FAILURE_RATE_HIGH",
+    "DB_CONNECTION_LOST",
+    "BREAKER_OPEN",
+    "WORKER_CRASHED",
+    "MEMORY_HIGH",
+    "PROCESSING_TIME_EXCEEDED",
+    "DEAD_LETTERS_GROWING",
+)
+SEVERITIES = ("critical", "high", "medium", "low", "info")
+# Keys each channel type accepts; "required" ones must be present.
+CHANNEL_KEYS: Mapping[str, tuple[set[str], set[str]]] = {
+    "email": ({"to"}, {"type", "to", "min_severity", "from_email", "timeout"}),
+    "slack": ({"url"}, {"type", "url", "min_severity", "timeout"}),
+    "webhook": ({"url"}, {"type", "url", "secret", "min_severity", "timeout"}),
+    "log": (set(), {"type", "min_severity", "logger", "timeout"}),
+}
+RULE_KEYS = {"threshold", "window", "severity", "enabled", "cooldown"}
+
+
+def _check_channel(index: int, channel: Any) -> Iterable[CheckMessage]:
+    # Messages name the entry by its position and type only: a channel holds secrets
+    # (webhook secrets, Slack URLs with tokens) that a check must never print.
+    where = f"ALERTS['CHANNELS'][{index}]"
+    kind = channel.get("type") if isinstance(channel, Mapping) else None
+    if not isinstance(kind, str) or kind not in CHANNEL_KEYS:
+        yield _error(f"{where} needs a 'type': email, slack, webhook or log.", 12)
+        return
+    required, allowed = CHANNEL_KEYS[kind]
+    for key in sorted(required - set(channel)):
+        yield _error(f"{where} ({kind}) needs {key!r}.", 12)
+    for key in sorted(str(k) for k in set(channel) - allowed):
+        yield _error(
+            f"{where} ({kind}) has an unknown key {key!r}.", 19, hint=f"Known: {sorted(allowed)}"
+        )
+    if (
+        kind == "email"
+        and "to" in channel
+        and (
+            not isinstance(channel["to"], list | tuple)
+            or not channel["to"]
+            or not all(isinstance(a, str) for a in channel["to"])
+        )
+    ):
+        yield _error(f"{where} (email) 'to' must be a non-empty list of addresses.", 19)
+    for key in ("url", "secret", "from_email", "logger"):
+        if key in channel and not (isinstance(channel[key], str) and channel[key]):
+            yield _error(f"{where} ({kind}) {key!r} must be a non-empty string.", 19)
+    if "min_severity" in channel and channel["min_severity"] not in SEVERITIES:
+        yield _error(f"{where} ({kind}) 'min_severity' must be one of {list(SEVERITIES)}.", 19)
+    if "timeout" in channel and not (_is_number(channel["timeout"]) and channel["timeout"] > 0):
+        yield _error(f"{where} ({kind}) 'timeout' must be a positive number of seconds.", 19)
+
+
+def _check_rules(rules: Any) -> Iterable[CheckMessage]:
+    if not isinstance(rules, Mapping):
+        yield _error("RESILIENT_QUEUE['ALERTS']['RULES'] must be a dict of alert kinds.", 18)
+        return
+    for kind, rule in rules.items():
+        where = f"ALERTS['RULES'][{kind!r}]"
+        if kind not in ALERT_KINDS:
+            yield _error(f"{where}: unknown alert kind.", 18, hint=f"Known: {list(ALERT_KINDS)}")
+            continue
+        if not isinstance(rule, Mapping):
+            yield _error(f"{where} must be a dict.", 18)
+            continue
+        for key in sorted(str(k) for k in set(rule) - RULE_KEYS):
+            yield _error(
+                f"{where} has an unknown key {key!r}.", 18, hint=f"Known: {sorted(RULE_KEYS)}"
+            )
+        for key in ("threshold", "cooldown"):
+            if key in rule and not (_is_number(rule[key]) and rule[key] >= 0):
+                yield _error(f"{where}[{key!r}] must be a number >= 0.", 18)
+        if "window" in rule and not (_is_number(rule["window"]) and rule["window"] > 0):
+            yield _error(f"{where}['window'] must be a positive number of seconds.", 18)
+        if "severity" in rule and rule["severity"] not in SEVERITIES:
+            yield _error(f"{where}['severity'] must be one of {list(SEVERITIES)}.", 18)
+        if "enabled" in rule and not isinstance(rule["enabled"], bool):
+            yield _error(f"{where}['enabled'] must be True or False.", 18)
+
+
 def _check_alerts(raw: Mapping[str, Any]) -> Iterable[CheckMessage]:
     alerts = raw.get("ALERTS", {})
     if not isinstance(alerts, Mapping):
         yield _error("RESILIENT_QUEUE['ALERTS'] must be a dict.", 12)
         return
-    for channel in alerts.get("CHANNELS", []):
-        if not isinstance(channel, Mapping) or channel.get("type") not in (
-            "email",
-            "slack",
-            "webhook",
-            "log",
-        ):
-            yield _error(
-                f"ALERTS CHANNELS entry {channel!r} needs a type: email, slack, webhook or log.", 12
-            )
-        elif channel["type"] in ("slack", "webhook") and not channel.get("url"):
-            yield _error(f"ALERTS {channel['type']} channel needs a 'url'.", 12)
+    for key in sorted(str(k) for k in set(alerts) - {"CHANNELS", "RULES", "COOLDOWN"}):
+        yield _error(f"RESILIENT_QUEUE['ALERTS'] has an unknown key {key!r}.", 12)
+    channels = alerts.get("CHANNELS", [])
+    if not isinstance(channels, list | tuple):
+        yield _error("RESILIENT_QUEUE['ALERTS']['CHANNELS'] must be a list.", 12)
+    else:
+        for index, channel in enumerate(channels):
+            yield from _check_channel(index, channel)
+    cooldown = alerts.get("COOLDOWN", 600)
+    if not (_is_number(cooldown) and cooldown >= 0):
+        yield _error("RESILIENT_QUEUE['ALERTS']['COOLDOWN'] must be a number of seconds >= 0.", 17)
+    yield from _check_rules(alerts.get("RULES", {}))
+
+
+def _check_metrics_token(raw: Mapping[str, Any]) -> Iterable[CheckMessage]:
+    token = raw.get("METRICS_TOKEN")
+    if token is not None and not (isinstance(token, str) and token.strip()):
+        # The value itself is never printed: it is a credential.
+        yield _error("RESILIENT_QUEUE['METRICS_TOKEN'] must be None or a non-empty string.", 16)
 
 
 @register(Tags.compatibility)
@@ -215,6 +306,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
         _check_schedules,
         _check_retention,
         _check_alerts,
+        _check_metrics_token,
     ):
         errors.extend(checker(value))
     return errors

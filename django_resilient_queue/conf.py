@@ -117,3 +117,9 @@ def retention_days() -> Mapping[str, int]:
 def as_timedelta(value: float | timedelta) -> timedelta:
     """Accept seconds or a timedelta."""
     return value if isinstance(value, timedelta) else timedelta(seconds=float(value))
+
+
+def metrics_token() -> str | None:
+    """Return the Bearer token that opens metrics/ and health/ (None: staff sessions only)."""
+    token = get("METRICS_TOKEN")
+    return str(token) if token else None

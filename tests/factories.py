@@ -23,3 +23,65 @@ class JobFactory(factory.django.DjangoModelFactory):
     run_after = factory.LazyFunction(timezone.now)
     max_attempts = 3
     timeout = 30.0
+
+
+class DeadLetterFactory(factory.django.DjangoModelFactory):
+    """A dead letter of ``tests.jobs.add`` (with its failed job), not replayed."""
+
+    class Meta:
+        model = "django_resilient_queue.DeadLetter"
+
+    job = factory.SubFactory(JobFactory, status=JobStatus.FAILED, attempts=3)
+    task = "tests.jobs.add"
+    queue = "default"
+    args = factory.LazyFunction(lambda: [2, 3])
+    kwargs = factory.LazyFunction(dict)
+    reason = "attempts exhausted"
+    failure_category = "UNKNOWN"
+    error_type = "builtins.RuntimeError"
+    error_message = "boom"
+    attempts = 3
+
+
+class AlertFactory(factory.django.DjangoModelFactory):
+    """An active alert."""
+
+    class Meta:
+        model = "django_resilient_queue.Alert"
+
+    kind = "BREAKER_OPEN"
+    severity = "high"
+    message = "circuit breaker open"
+    fingerprint = factory.Sequence(lambda n: f"BREAKER_OPEN:key{n}")
+
+
+class WorkerFactory(factory.django.DjangoModelFactory):
+    """A running worker row."""
+
+    class Meta:
+        model = "django_resilient_queue.Worker"
+
+    name = factory.Sequence(lambda n: f"host:{1000 + n}")
+    hostname = "host"
+    pid = factory.Sequence(lambda n: 1000 + n)
+
+
+class ScheduleFactory(factory.django.DjangoModelFactory):
+    """An enabled schedule of ``tests.jobs.add``."""
+
+    class Meta:
+        model = "django_resilient_queue.Schedule"
+
+    name = factory.Sequence(lambda n: f"schedule-{n}")
+    task = "tests.jobs.add"
+    cron = "*/5 * * * *"
+    args = factory.LazyFunction(lambda: [1, 1])
+
+
+class BreakerFactory(factory.django.DjangoModelFactory):
+    """A closed circuit breaker."""
+
+    class Meta:
+        model = "django_resilient_queue.CircuitBreaker"
+
+    key = factory.Sequence(lambda n: f"tests.jobs.key{n}")

@@ -60,6 +60,8 @@ TEMPLATES = [
     }
 ]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# Tests log users in often; a fast hasher keeps them quick (never for real passwords).
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 RESILIENT_QUEUE: dict[str, object] = {
     "JOB_MODULES": ["tests.jobs", "tests.jobs_unique", "tests.jobs_protection"],

@@ -41,6 +41,10 @@ class Alert(models.Model):
     suppressed_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        permissions = [
+            ("resolve_alert", "Can resolve alerts"),
+            ("suppress_alert", "Can suppress and unsuppress alert kinds"),
+        ]
         indexes = [models.Index(fields=["kind", "resolved_at"], name="drq_alert_kind_resolved")]
 
     def __str__(self) -> str:

@@ -34,5 +34,10 @@ class CircuitBreaker(models.Model):
     half_open_max = models.PositiveIntegerField(default=1)
     updated_at = models.DateTimeField(default=timezone.now)
 
+    class Meta:
+        permissions = [
+            ("reset_breaker", "Can reset or force open circuit breakers"),
+        ]
+
     def __str__(self) -> str:
         return f"{self.key}: {self.state}"

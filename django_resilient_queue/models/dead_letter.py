@@ -53,6 +53,10 @@ class DeadLetter(FailureDetails):
     )
 
     class Meta:
+        permissions = [
+            ("replay_deadletter", "Can replay dead letters"),
+            ("discard_deadletter", "Can discard dead letters"),
+        ]
         indexes = [
             models.Index(fields=["task", "created_at"], name="drq_deadletter_task_created"),
             models.Index(fields=["failure_category"], name="drq_deadletter_category"),

@@ -107,6 +107,11 @@ class Job(models.Model):
         dead_letters: models.Manager[DeadLetter]
 
     class Meta:
+        permissions = [
+            ("retry_job", "Can retry jobs now"),
+            ("cancel_job", "Can cancel jobs"),
+            ("change_job_priority", "Can change the priority of jobs"),
+        ]
         # The claim and reaper indexes are partial where the database allows it;
         # they are created per vendor in migration 0002 (see db/).
         indexes = [

@@ -33,6 +33,11 @@ class Schedule(models.Model):
     source = models.CharField(max_length=16, default="admin", editable=False)
     created_at = models.DateTimeField(default=dj_timezone.now)
 
+    class Meta:
+        permissions = [
+            ("run_schedule", "Can enable, disable and run schedules now"),
+        ]
+
     def __str__(self) -> str:
         return f"{self.name} ({self.cron})"
 

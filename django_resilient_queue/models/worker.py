@@ -39,6 +39,9 @@ class Worker(models.Model):
     stop_requested = models.BooleanField(default=False)
 
     class Meta:
+        permissions = [
+            ("stop_worker", "Can request a graceful stop of workers"),
+        ]
         indexes = [models.Index(fields=["state", "last_heartbeat_at"], name="drq_worker_state_hb")]
 
     def __str__(self) -> str:

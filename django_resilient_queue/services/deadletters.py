@@ -11,6 +11,7 @@ from .. import conf, registry
 from ..exceptions import UnknownTask
 from ..models import Attempt, DeadLetter, Job
 from ..serialization import decode_arguments
+from .results import ActionResult, id_batches
 
 
 def _history(job: Job, using: str) -> list[dict[str, Any]]:
@@ -62,9 +63,11 @@ def replay_dead_letter(dead_letter: DeadLetter, by: Any = None) -> Job:
     alias = router.db_for_write(DeadLetter)
     with transaction.atomic(using=alias):
         locked = DeadLetter.objects.using(alias).select_for_update().get(pk=dead_letter.pk)
-        if locked.replayed_job_id is not None:
+        # replayed_at, not replayed_job: retention may have deleted the replay's job
+        # (replayed_job is then NULL), and the dead letter must stay replayed.
+        if locked.replayed_at is not None:
             raise AlreadyReplayed(
-                f"dead letter #{locked.pk} was replayed as job #{locked.replayed_job_id}"
+                f"dead letter #{locked.pk} was replayed at {locked.replayed_at.isoformat()}"
             )
         original_timeout = (
             Job.objects.using(alias)
@@ -131,3 +134,30 @@ def replay_many(
         except (UnknownTask, AlreadyReplayed) as exc:
             skipped.append((letter.pk, str(exc)))
     return replayed, skipped
+
+
+def replay_dead_letters(letters: Any, *, by: Any = None) -> ActionResult:
+    """Replay each selected dead letter once; replayed ones and unknown tasks are not eligible."""
+    total = ActionResult()
+    for batch in id_batches(DeadLetter, letters):
+        pending = DeadLetter.objects.filter(pk__in=batch, replayed_at__isnull=True)
+        replayed: list[int] = []
+        for letter in pending.order_by("pk"):
+            try:
+                replay_dead_letter(letter, by=by)
+            except (UnknownTask, AlreadyReplayed):
+                continue
+            replayed.append(letter.pk)
+        total += ActionResult(len(replayed), len(batch) - len(replayed), tuple(replayed))
+    return total
+
+
+def discard_dead_letters(letters: Any, *, by: Any = None) -> ActionResult:
+    """Delete the selected dead letters (their failed jobs stay as they are)."""
+    alias = router.db_for_write(DeadLetter)
+    total = ActionResult()
+    for batch in id_batches(DeadLetter, letters):
+        with transaction.atomic(using=alias):
+            deleted, _ = DeadLetter.objects.using(alias).filter(pk__in=batch).delete()
+            total += ActionResult(deleted, len(batch) - deleted, tuple(batch) if deleted else ())
+    return total

@@ -7,5 +7,6 @@ from django.urls import include, path
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("queue/", include("django_resilient_queue.urls")),
     path("", include("demo.urls")),
 ]

@@ -104,7 +104,17 @@ class Command(BaseCommand):
             if options["burst"]:
                 self._burst([job.pk for job in created], options["timeout"], signals)
             else:
+                self._ensure_schedule()
                 self._serve(options["addrport"], signals)
+
+    def _ensure_schedule(self) -> None:
+        # A row for the Schedule page's actions (enable, disable, run now) to act on.
+        from django_resilient_queue.models import Schedule
+
+        Schedule.objects.get_or_create(
+            name="demo-nightly-report",
+            defaults={"task": "demo.jobs.quick", "cron": "0 3 * * *", "args": [7]},
+        )
 
     def _ensure_superuser(self) -> None:
         user_model = get_user_model()
@@ -130,7 +140,10 @@ class Command(BaseCommand):
             "\nThe demo is running:\n"
             f"  {base_url}/        the demo's jobs, and a button to enqueue more\n"
             f"  {base_url}/admin/  jobs, attempts, dead letters ({ADMIN_USERNAME} / "
-            f"{ADMIN_PASSWORD})\n"
+            f"{ADMIN_PASSWORD}): select the dead letters and run the Replay action, or a\n"
+            "                    schedule and Run now; every action is listed in\n"
+            "                    docs/howto/operate-from-the-admin.md\n"
+            f"  {base_url}/queue/metrics/ and /queue/health/  (while logged in to the admin)\n"
             "Press Ctrl-C to stop: running jobs finish first (press it again to stop at once).\n"
         )
         self.stdout.flush()
