@@ -17,6 +17,7 @@ from django.utils.html import format_html
 
 from .models import Alert, Attempt, CircuitBreaker, DeadLetter, Job, Schedule, Worker
 from .priority import Priority
+from .redaction import redact_arguments
 from .services import alerts as alert_verbs
 from .services import breakers as breaker_verbs
 from .services import deadletters as letter_verbs
@@ -145,11 +146,11 @@ class JobAdmin(ReadOnlyAdmin):
 
     @admin.display(description="args")
     def args_json(self, job: Job) -> str:
-        return pretty_json(job.args)
+        return pretty_json(redact_arguments(job.task, job.args, {})[0])
 
     @admin.display(description="kwargs")
     def kwargs_json(self, job: Job) -> str:
-        return pretty_json(job.kwargs)
+        return pretty_json(redact_arguments(job.task, [], job.kwargs)[1])
 
     @admin.display(description="result")
     def result_json(self, job: Job) -> str:
@@ -246,11 +247,11 @@ class DeadLetterAdmin(ReadOnlyAdmin):
 
     @admin.display(description="args")
     def args_json(self, letter: DeadLetter) -> str:
-        return pretty_json(letter.args)
+        return pretty_json(redact_arguments(letter.task, letter.args, {})[0])
 
     @admin.display(description="kwargs")
     def kwargs_json(self, letter: DeadLetter) -> str:
-        return pretty_json(letter.kwargs)
+        return pretty_json(redact_arguments(letter.task, [], letter.kwargs)[1])
 
     @admin.display(description="traceback (readable)")
     def traceback_text(self, letter: DeadLetter) -> str:
