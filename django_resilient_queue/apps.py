@@ -23,6 +23,7 @@ class ResilientQueueConfig(AppConfig):
         from . import (
             checks,  # noqa: F401  (registers the checks)
             conf,
+            redaction,  # noqa: F401  (registers the REDACT check)
         )
 
         autodiscover_modules("jobs")

@@ -29,6 +29,7 @@ DEFAULTS: Mapping[str, Any] = {
     "ALERTS": {"CHANNELS": [], "RULES": {}, "COOLDOWN": 600},
     "METRICS_TOKEN": None,
     "EXCEPTION_CATEGORIES": {},
+    "REDACT": [],
 }
 
 

@@ -6,6 +6,8 @@ import inspect
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from django.core.checks import CheckMessage, Error, Tags, register
+
 from django_resilient_queue import conf, registry
 from django_resilient_queue.exceptions import UnknownTask
 
@@ -77,3 +79,28 @@ def redact_value(task: str, value: Any, extra: Iterable[str] = ()) -> Any:
     """Return ``value`` (a JSON payload) with redacted dict keys as ``***``, at any depth."""
     names = redacted_names(task) | frozenset(str(n).lower() for n in extra)
     return _mask(value, names) if names else value
+
+
+def check_redact_setting(**kwargs: Any) -> list[CheckMessage]:
+    """System check: REDACT is a list or tuple of non-empty strings (E050, E051)."""
+    value = conf.raw_settings().get("REDACT", ())
+    if not isinstance(value, list | tuple):
+        return [
+            Error(
+                f"RESILIENT_QUEUE['REDACT'] must be a list of names, not {type(value).__name__}",
+                hint='For example "REDACT": ["password", "token"].',
+                id="resilient_queue.E050",
+            )
+        ]
+    return [
+        Error(
+            f"RESILIENT_QUEUE['REDACT'][{index}] must be a non-empty string, "
+            f"not {type(name).__name__}",
+            id="resilient_queue.E051",
+        )
+        for index, name in enumerate(value)
+        if not isinstance(name, str) or not name
+    ]
+
+
+register(check_redact_setting, Tags.compatibility)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
 from django.test import override_settings
 
-from django_resilient_queue.redaction import MASK, redact_arguments
+from django_resilient_queue.redaction import MASK, check_redact_setting, redact_arguments
 from tests import jobs
 
 
@@ -27,3 +28,16 @@ def test_unknown_task_still_masks_keyword_names() -> None:
 def test_nothing_to_redact_returns_values_unchanged() -> None:
     args, kwargs = [1, 2], {"a": 1}
     assert redact_arguments(jobs.add.name, args, kwargs) == (args, kwargs)
+
+
+@pytest.mark.parametrize(
+    ("value", "ids"),
+    [
+        (["password"], []),
+        ("password", ["resilient_queue.E050"]),
+        (["ok", "", 3], ["resilient_queue.E051", "resilient_queue.E051"]),
+    ],
+)
+def test_redact_setting_check(value: object, ids: list[str]) -> None:
+    with override_settings(RESILIENT_QUEUE={"REDACT": value}):
+        assert [m.id for m in check_redact_setting()] == ids
