@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import inspect
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
@@ -113,6 +114,19 @@ class JobDefinition:
     def is_batch(self) -> bool:
         """True when workers call the function with a list of arguments."""
         return bool(self.batch_size)
+
+    def check_arguments(self, args: Sequence[Any], kwargs: dict[str, Any]) -> None:
+        """Raise ``TypeError`` when the call does not fit the function's signature."""
+        if self.is_batch:
+            return  # the function receives a list of argument sets, not one call's
+        signature = _signature(self.func)
+        if signature is None:
+            return
+        leading = (None,) if self.takes_context else ()
+        try:
+            signature.bind(*leading, *args, **kwargs)
+        except TypeError as exc:
+            raise TypeError(f"{self.name}: {exc}") from None
 
     def named_arguments(self, args: Sequence[Any], kwargs: dict[str, Any]) -> dict[str, Any]:
         """Return the call's arguments by parameter name (key and timeout callables get these)."""
@@ -227,6 +241,15 @@ def task_name(func: Callable[..., Any]) -> str:
     return f"{func.__module__}.{func.__qualname__}"
 
 
+@functools.cache
+def _signature(func: Callable[..., Any]) -> inspect.Signature | None:
+    # Cached per function: enqueue checks every call against it.
+    try:
+        return inspect.signature(func)
+    except (TypeError, ValueError):
+        return None
+
+
 @overload
 def job(func: Callable[..., Any], /) -> JobDefinition: ...
 
@@ -267,6 +290,13 @@ def job(
             raise TypeError(
                 f"{function.__qualname__}: a job must be a module-level function "
                 "so that workers can find it by name"
+            )
+        if "<lambda>" in function.__qualname__:
+            # Every lambda of a module shares the name module.<lambda>: rows made for one
+            # would run another.
+            raise TypeError(
+                f"{function.__module__}.<lambda>: a job needs a name of its own; "
+                "declare it with def"
             )
         definition = JobDefinition(func=function, name=task_name(function), **options)
         registry.register(definition)

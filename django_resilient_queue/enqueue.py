@@ -192,6 +192,7 @@ def enqueue_one(
     apply_backpressure: bool = True,
 ) -> Job:
     """Insert one job (or return the holder of its unique key) and wake workers on commit."""
+    definition.check_arguments(args, kwargs)
     now = timezone.now()
     job = build_job(definition, args, kwargs, now)
     if apply_backpressure:
@@ -214,6 +215,8 @@ def enqueue_many(
     definition: JobDefinition, calls: Sequence[tuple[Sequence[Any], dict[str, Any]]]
 ) -> list[Job]:
     """Insert many jobs with one INSERT per batch; unique jobs go one by one."""
+    for args, kwargs in calls:
+        definition.check_arguments(args, kwargs)
     now = timezone.now()
     builder = JobBuilder(definition, now)
     jobs = [builder.build(args, kwargs) for args, kwargs in calls]

@@ -25,3 +25,7 @@ class QueueFull(Exception):
 
 class UnknownTask(LookupError):
     """A job row names a task that no ``@job`` registered."""
+
+
+class DuplicateTask(TypeError):
+    """Two different functions declare one task name (two lambdas, a redefinition)."""

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from .exceptions import UnknownTask
+from .exceptions import DuplicateTask, UnknownTask
 
 if TYPE_CHECKING:
     from .definition import JobDefinition
@@ -19,9 +19,24 @@ def register(definition: JobDefinition) -> None:
     """Make ``definition`` runnable under its task name."""
     previous = _definitions.get(definition.name)
     if previous is not None and previous.func is not definition.func:
-        # A module imported twice (reload, a test) re-registers the same name.
+        if _origin(previous.func) != _origin(definition.func):
+            raise DuplicateTask(
+                f"task name {definition.name} is taken: {_where(previous.func)} and "
+                f"{_where(definition.func)} both declare it; rename one of them"
+            )
+        # The same definition again (a module reloaded): it replaces the old one.
         logger.debug("task %s registered again", definition.name)
     _definitions[definition.name] = definition
+
+
+def _origin(func: Any) -> tuple[str, int] | None:
+    code = getattr(func, "__code__", None)
+    return (code.co_filename, code.co_firstlineno) if code is not None else None
+
+
+def _where(func: Any) -> str:
+    origin = _origin(func)
+    return f"{origin[0]}:{origin[1]}" if origin else repr(func)
 
 
 def lookup(name: str) -> JobDefinition:

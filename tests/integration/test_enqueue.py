@@ -50,8 +50,8 @@ def test_decorator_options_reach_the_row() -> None:
 
 
 def test_non_json_argument_raises_and_writes_nothing() -> None:
-    with pytest.raises(TypeError, match="argument 'when'"):
-        jobs.add.enqueue(1, when=object())
+    with pytest.raises(TypeError, match="argument 'b'"):
+        jobs.add.enqueue(1, b=object())
     assert not Job.objects.exists()
 
 
