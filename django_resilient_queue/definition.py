@@ -49,6 +49,7 @@ class JobDefinition:
     concurrency_key: Callable[..., Any] | None = None
     batch_size: int | None = None
     batch_wait: float = 0.0
+    redact: tuple[str, ...] | list[str] = ()
 
     def __post_init__(self) -> None:
         validate_priority(int(self.priority))
@@ -277,6 +278,7 @@ def job(
     concurrency_key: Callable[..., Any] | None = None,
     batch_size: int | None = None,
     batch_wait: float = 0.0,
+    redact: tuple[str, ...] | list[str] = (),
 ) -> Callable[[Callable[..., Any]], JobDefinition]: ...
 
 
