@@ -3,25 +3,35 @@
 from .alert import Alert, AlertSeverity
 from .attempt import Attempt, AttemptOutcome
 from .breaker import BreakerState, CircuitBreaker
+from .counter import Counter
 from .dead_letter import DeadLetter
+from .delivery import AlertDelivery, DeliveryStatus
 from .gate import Gate, GateKind
 from .job import Job, JobStatus
+from .lease import Lease
+from .queue import QueueSample, QueueState
 from .schedule import CatchUp, Schedule, ScheduleTick
 from .worker import Worker, WorkerState
 
 __all__ = [
     "Alert",
+    "AlertDelivery",
     "AlertSeverity",
     "Attempt",
     "AttemptOutcome",
     "BreakerState",
     "CatchUp",
     "CircuitBreaker",
+    "Counter",
     "DeadLetter",
+    "DeliveryStatus",
     "Gate",
     "GateKind",
     "Job",
     "JobStatus",
+    "Lease",
+    "QueueSample",
+    "QueueState",
     "Schedule",
     "ScheduleTick",
     "Worker",

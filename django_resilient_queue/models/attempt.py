@@ -15,6 +15,7 @@ class AttemptOutcome(models.TextChoices):
     TIMEOUT = "timeout", "timeout"
     ABANDONED = "abandoned", "abandoned"
     RELEASED = "released", "released"
+    CANCELLED = "cancelled", "cancelled"
 
 
 class Attempt(FailureDetails):

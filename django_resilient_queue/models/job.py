@@ -65,6 +65,9 @@ class Job(models.Model):
     kwargs = models.JSONField(default=dict, blank=True)
     run_after = models.DateTimeField(default=timezone.now)
     attempts = models.PositiveIntegerField(default=0, help_text="Runs that started.")
+    # The fencing token's run number: grows by one at every claim and never goes back,
+    # even when a run is given back unstarted or released, so (id, run) never repeats.
+    run = models.PositiveBigIntegerField(default=0, editable=False)
     max_attempts = models.PositiveIntegerField(default=3)
     stalls = models.PositiveIntegerField(default=0, help_text="Runs lost with their worker.")
     timeout = models.FloatField(null=True, blank=True, help_text="Hard limit in seconds.")
@@ -76,6 +79,16 @@ class Job(models.Model):
     unique_lock = models.CharField(max_length=64, null=True, blank=True, editable=False)
     unique_until = models.DateTimeField(null=True, blank=True)
     progress = models.JSONField(default=dict, blank=True)
+    # The last value the job stored with context.checkpoint(); read back by the next attempt.
+    checkpoint = models.JSONField(null=True, blank=True)
+    # A queued job not started by then never runs (it ends cancelled, reason "expired").
+    expires_at = models.DateTimeField(null=True, blank=True)
+    # Seconds without a change of progress after which a running job is stopped as stalled.
+    stall_timeout = models.FloatField(null=True, blank=True)
+    # Set by the cancel action on a running job: the worker running it stops it.
+    cancel_requested_at = models.DateTimeField(null=True, blank=True)
+    # Why the job ended in its final status when that is not its own doing ("expired", …).
+    reason = models.CharField(max_length=255, blank=True, default="")
     lease_expires_at = models.DateTimeField(null=True, blank=True)
     concurrency_key = models.CharField(max_length=255, null=True, blank=True)
     # While running: this run holds one of its key's concurrency places, given back when
