@@ -30,6 +30,7 @@ DEFAULTS: Mapping[str, Any] = {
     "METRICS_TOKEN": None,
     "EXCEPTION_CATEGORIES": {},
     "REDACT": [],
+    "SERIALIZERS": [],
 }
 
 

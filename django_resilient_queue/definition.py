@@ -14,6 +14,7 @@ from . import registry
 from .context import JobContext
 from .failures import Classifier
 from .priority import Priority, validate_priority
+from .promises import validate_promises
 from .protection.options import Breaker, RateLimit
 from .retry import Retry
 
@@ -50,9 +51,13 @@ class JobDefinition:
     batch_size: int | None = None
     batch_wait: float = 0.0
     redact: tuple[str, ...] | list[str] = ()
+    expires_after: timedelta | None = None
+    expires_at: datetime | None = None
+    stall_timeout: float | timedelta | None = None
 
     def __post_init__(self) -> None:
         validate_priority(int(self.priority))
+        validate_promises(self)
         if self.breaker is not None and not isinstance(self.breaker, bool | Breaker):
             raise TypeError(f"{self.name}: breaker must be True or a Breaker(...)")
         if self.rate_limit is not None:
@@ -183,9 +188,14 @@ class JobDefinition:
         priority: int | None = None,
         run_after: datetime | timedelta | None = None,
         timeout: Timeout | None = None,
+        expires_at: datetime | None = None,
+        expires_after: timedelta | None = None,
     ) -> JobDefinition:
         """Return a copy whose enqueues use these options instead."""
         changes: dict[str, Any] = {}
+        if expires_at is not None or expires_after is not None:
+            # The later call wins: one deadline replaces the other.
+            changes.update(expires_at=expires_at, expires_after=expires_after)
         if queue is not None:
             changes["queue"] = queue
         if priority is not None:
@@ -279,6 +289,8 @@ def job(
     batch_size: int | None = None,
     batch_wait: float = 0.0,
     redact: tuple[str, ...] | list[str] = (),
+    expires_after: timedelta | None = None,
+    stall_timeout: float | timedelta | None = None,
 ) -> Callable[[Callable[..., Any]], JobDefinition]: ...
 
 

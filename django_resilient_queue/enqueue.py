@@ -17,6 +17,7 @@ from django.utils import timezone
 from . import conf
 from .db import dialect_for
 from .models import Job, JobStatus
+from .promises import expires_at_for, stall_seconds
 from .protection import backpressure
 from .serialization import encode_arguments
 
@@ -95,6 +96,8 @@ class JobBuilder:
             "max_attempts": (definition.retry or conf.default_retry()).max_attempts,
             "timeout": _resolve_timeout(definition, (), {}) if self.constant_timeout else None,
             "created_at": now,
+            "expires_at": expires_at_for(definition, now),
+            "stall_timeout": stall_seconds(definition),
         }.items():
             self._values[self._at[name]] = value
 
@@ -252,6 +255,7 @@ def enqueue_row(
     run_after: datetime | None = None,
     alias: str | None = None,
     gate_keys: dict[str, str | None] | None = None,
+    **extra: Any,
 ) -> Job:
     """Insert a job from already-encoded arguments (replays, schedules)."""
     alias = alias or router.db_for_write(Job)
@@ -267,6 +271,7 @@ def enqueue_row(
         timeout=timeout,
         created_at=now,
         **(gate_keys or {}),
+        **extra,  # other Job fields (expires_at, stall_timeout, checkpoint)
     )
     job.save(force_insert=True, using=alias)
     return job

@@ -13,6 +13,8 @@ from zoneinfo import ZoneInfo
 from django.apps import apps
 from django.db import models
 
+from .serializers import registered_serializers
+
 MODEL_REF_KEY = "__resilient_queue_model__"
 
 JSONValue = Any
@@ -86,6 +88,9 @@ def _untag(value: dict[str, Any]) -> Any:
         return Decimal(value["v"])
     if tag == "uuid":
         return UUID(value["v"])
+    serializer = registered_serializers().by_tag.get(tag)
+    if serializer is not None:
+        return serializer.decode(_decode(value["v"]))
     raise ValueError(f"unknown argument type tag {tag!r}")
 
 
@@ -117,6 +122,9 @@ def _encode(value: Any, where: str) -> JSONValue:
     tagged = _tagged(value)
     if tagged is not None:
         return tagged
+    for serializer in registered_serializers().ordered:
+        if isinstance(value, serializer.type):
+            return {TYPE_KEY: serializer.tag, "v": _encode(serializer.encode(value), where)}
     raise TypeError(f"{where} is a {type(value).__qualname__}, which JSON cannot hold")
 
 
@@ -151,6 +159,16 @@ def decode_arguments(
 ) -> tuple[list[Any], dict[str, Any]]:
     """Return the stored arguments with model references reloaded from the database."""
     return [_decode(value) for value in args], {name: _decode(v) for name, v in kwargs.items()}
+
+
+def encode_value(value: Any, where: str = "value") -> JSONValue:
+    """Return one value in the tagged JSON encoding, or raise ``TypeError`` naming ``where``."""
+    return _encode(value, where)
+
+
+def decode_value(value: JSONValue) -> Any:
+    """Return the value that ``encode_value`` encoded."""
+    return _decode(value)
 
 
 def encode_result(value: Any) -> JSONValue:

@@ -10,6 +10,7 @@ import socket
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from types import FrameType
 
@@ -214,14 +215,14 @@ class Child:
         deadline = time.time() + (first.timeout or conf.default_timeout())
         self.slots.occupy(index, first.pk, first.attempts, deadline)
         began = time.monotonic()
-        outcomes = execute_unit(unit, deadline)
+        outcomes = execute_unit(unit, deadline, self._deadline_mover(index, first))
         took = time.monotonic() - began
         self.avg_duration = (
             took if self.avg_duration is None else 0.8 * self.avg_duration + 0.2 * took
         )
         self.slots.occupy(index, first.pk, first.attempts, FINISHED)
         self.buffer.append((index, unit, outcomes))
-        return all(outcome.kind == "succeeded" for outcome in outcomes)
+        return all(outcome.kind in ("succeeded", "expired") for outcome in outcomes)
 
     def _give_back_pending(self) -> None:
         """Units claimed ahead that will not run now go back as if never claimed."""
@@ -272,7 +273,7 @@ class Child:
                 job.attempts,
                 outcome.kind,
             )
-        if outcome.kind in ("released", "unstarted"):
+        if outcome.kind in ("released", "unstarted", "expired"):
             return
         with self.lock:
             self.processed += 1
@@ -337,7 +338,7 @@ class Child:
     def _run(self, slot: int, unit: list[Job], deadline: float) -> None:
         self.thread_of[slot] = threading.get_ident()
         try:
-            outcomes = execute_unit(unit, deadline)
+            outcomes = execute_unit(unit, deadline, self._deadline_mover(slot, unit[0]))
             self._record(unit, outcomes)
         except Exception:
             logger.exception("job id=%s: the worker failed while running it", unit[0].pk)
@@ -359,6 +360,10 @@ class Child:
                 self.free_slots.append(slot)
             self.interrupted.discard(slot)
         self.wake.set()
+
+    def _deadline_mover(self, slot: int, job: Job) -> Callable[[float], None]:
+        """Let a run move its slot's deadline (stall detection; see worker/stalls.py)."""
+        return lambda deadline: self.slots.occupy(slot, job.pk, job.attempts, deadline)
 
     def running_jobs(self) -> list[tuple[int, int]]:
         """Return (job id, attempt) of every job this child runs now."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import traceback as tb
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -18,10 +19,14 @@ from ..exceptions import Discard, RetryLater, UnknownTask
 from ..failures import FailureCategory, classify
 from ..models import Job
 from ..serialization import decode_arguments, encode_result
+from . import expiry, stalls
 from .timeouts import SoftTimeout, soft_timeout
 
 # "unstarted": claimed ahead but never run; it goes back as if never claimed (no Attempt).
-OutcomeKind = Literal["succeeded", "failed", "timeout", "released", "abandoned", "unstarted"]
+# "expired": claimed after its expires_at; it ends cancelled without a run (no Attempt).
+OutcomeKind = Literal[
+    "succeeded", "failed", "timeout", "released", "abandoned", "unstarted", "expired"
+]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -86,12 +91,32 @@ def _call(
     return definition.func(*args, **kwargs)
 
 
-def execute_unit(unit: list[Job], deadline: float) -> list[Outcome]:
-    """Run one job, or one batch, and return an Outcome per job."""
+def execute_unit(
+    unit: list[Job], deadline: float, on_deadline: Callable[[float], None] | None = None
+) -> list[Outcome]:
+    """Run one job, or one batch, and return an Outcome per job.
+
+    ``on_deadline`` is told when the run's deadline moves (a stall timeout's does).
+    """
+    now = timezone.now()
+    if any(expiry.is_expired(job, now) for job in unit):
+        return _execute_unexpired(unit, deadline, now)
     first = unit[0]
     if registry.is_registered(first.task) and registry.lookup(first.task).is_batch:
         return execute_batch(unit, deadline)
-    return [execute(first, deadline)]
+    return [execute(first, deadline, on_deadline)]
+
+
+def _execute_unexpired(unit: list[Job], deadline: float, now: datetime) -> list[Outcome]:
+    """A job claimed after its expiry never runs; the others of its unit do."""
+    live = [job for job in unit if not expiry.is_expired(job, now)]
+    ran = iter(execute_unit(live, deadline) if live else [])
+    return [
+        Outcome(kind="expired", started_at=now, finished_at=now, reason=expiry.REASON)
+        if expiry.is_expired(job, now)
+        else next(ran)
+        for job in unit
+    ]
 
 
 def execute_batch(unit: list[Job], deadline: float) -> list[Outcome]:
@@ -132,9 +157,22 @@ def execute_batch(unit: list[Job], deadline: float) -> list[Outcome]:
     return [dataclasses.replace(failed, kind="released", split=True, reason=reason) for _ in unit]
 
 
-def execute(job: Job, deadline: float) -> Outcome:
+def execute(
+    job: Job, deadline: float, on_deadline: Callable[[float], None] | None = None
+) -> Outcome:
     """Run ``job`` until it returns, raises, or passes ``deadline`` (epoch seconds)."""
     started_at = timezone.now()
+    watch = stalls.start(job, deadline, on_deadline)
+    try:
+        return _execute(job, deadline, started_at, watch)
+    finally:
+        if watch is not None:
+            watch.finish()
+
+
+def _execute(
+    job: Job, deadline: float, started_at: datetime, watch: stalls.StallWatch | None
+) -> Outcome:
     try:
         definition = registry.lookup(job.task)
     except UnknownTask as exc:
@@ -146,12 +184,22 @@ def execute(job: Job, deadline: float) -> Outcome:
             reason="unknown task",
         )
     try:
-        with soft_timeout(deadline):
+        with soft_timeout(watch.deadline if watch else deadline):
             args, kwargs = decode_arguments(job.args, job.kwargs)
             if definition.takes_context:
-                args.insert(0, JobContext(job=job, attempt=job.attempts))
+                progressed = watch.progressed if watch else None
+                args.insert(0, JobContext(job=job, attempt=job.attempts, on_progress=progressed))
             result = _call(definition, args, kwargs, deadline)
     except (TimeoutError, SoftTimeout) as exc:
+        if watch is not None and watch.stalled():
+            return Outcome(
+                kind="timeout",
+                started_at=started_at,
+                finished_at=timezone.now(),
+                category=FailureCategory.TIMEOUT,
+                error_type=stalls.ERROR_TYPE,
+                error_message=stalls.stall_message(job),
+            )
         if isinstance(exc, asyncio.TimeoutError) and timezone.now().timestamp() < deadline:
             return Outcome.from_exception(
                 exc, started_at=started_at, category=_classify(exc, definition)

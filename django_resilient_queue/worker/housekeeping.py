@@ -20,6 +20,7 @@ from ..protection.aging import age_priorities, aging_settings
 from ..protection.backpressure import QueueLimits
 from .config import WorkerConfig
 from .dbretry import CONNECTION_ERRORS, OutageTracker, drop_connections
+from .expiry import expire_queued_jobs
 from .heartbeat import renew_leases
 from .reaper import reap_expired_leases
 
@@ -55,6 +56,7 @@ class Housekeeping:
             Periodic(max(0.5, min(30.0, interval / 4)), lambda: age_priorities(timezone.now())),
             Periodic(max(5.0, lease), self._mark_lost_workers),
             Periodic(15.0, resolve_cleared_depth_alerts),
+            Periodic(30.0, expire_queued_jobs),  # the claim ends the rest (worker/expiry.py)
         ]
 
     def tick(self) -> None:

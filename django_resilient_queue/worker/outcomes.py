@@ -20,6 +20,7 @@ from ..models import Attempt, AttemptOutcome, Job, JobStatus
 from ..protection import breaker, limits
 from ..services.callbacks import enqueue_callback
 from ..services.deadletters import create_dead_letter
+from . import expiry
 from .executor import Outcome
 
 logger = logging.getLogger("django_resilient_queue.worker")
@@ -97,7 +98,7 @@ def release_gates(
     config = definition.breaker_config if definition else None
     if not job.breaker_key or config is None:
         return
-    if outcome.kind in ("released", "abandoned", "unstarted"):
+    if outcome.kind in ("released", "abandoned", "unstarted", "expired"):
         # Says nothing about the dependency; if it was a trial (perhaps admitted by a
         # process that is gone), its place is given back.
         breaker.unadmit(job)
@@ -223,6 +224,12 @@ def _apply(job: Job, outcome: Outcome, alias: str, freed: dict[str, int]) -> boo
         ):
             return False
         release_gates(job, definition, outcome, freed)
+        return True
+    if outcome.kind == "expired":
+        if not expiry.write_expired(fence, outcome.finished_at):
+            return False
+        release_gates(job, definition, outcome, freed)
+        logger.info("job id=%s task=%s expired before it started", job.pk, job.task)
         return True
     if outcome.kind == "abandoned":
         return _apply_abandoned(job, outcome, fence, alias, freed)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 
 from django.utils import timezone
 
 from ..models import Job, JobStatus
+from . import stalls
 from .executor import Outcome
 from .outcomes import apply_outcome
 
@@ -42,4 +44,9 @@ def take_back(job_id: int, attempt: int, kind: str, message: str) -> bool:
     job = Job.objects.filter(pk=job_id, attempts=attempt, status=JobStatus.RUNNING).first()
     if job is None:
         return False
-    return apply_outcome(job, Outcome.lost(kind, job.started_at, message))  # type: ignore[arg-type]
+    outcome = Outcome.lost(kind, job.started_at, message)  # type: ignore[arg-type]
+    if kind == "timeout" and stalls.killed_for_stall(job):
+        outcome = dataclasses.replace(
+            outcome, error_type=stalls.ERROR_TYPE, error_message=stalls.stall_message(job)
+        )
+    return apply_outcome(job, outcome)
