@@ -64,7 +64,13 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 RESILIENT_QUEUE: dict[str, object] = {
-    "JOB_MODULES": ["tests.jobs", "tests.jobs_unique", "tests.jobs_protection"],
+    "JOB_MODULES": [
+        "tests.jobs",
+        "tests.jobs_unique",
+        "tests.jobs_protection",
+        "tests.jobs_promises",
+    ],
+    "SERIALIZERS": ["tests.jobs_promises.MoneySerializer"],
     "MAX_STALLS": int(os.environ.get("RESILIENT_QUEUE_MAX_STALLS", "3")),
     # A small queue for the backpressure tests; other queues are unbounded.
     "QUEUES": {"bounded": {"max_depth": 100}},

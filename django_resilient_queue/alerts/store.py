@@ -10,6 +10,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from ..models import Alert
+from ..redaction import redact_for_payload
 
 logger = logging.getLogger("django_resilient_queue.alerts")
 
@@ -24,6 +25,7 @@ def raise_alert(
 ) -> Alert:
     """Record an occurrence of ``kind``: a new row, or one more on the row of its fingerprint."""
     fingerprint = fingerprint or kind
+    message, context = redact_for_payload([message, context or {}])  # REDACT names and values
     alias = router.db_for_write(Alert)
     now = timezone.now()
     changes = {

@@ -65,8 +65,8 @@ class DeadLetter(FailureDetails):
     def __str__(self) -> str:
         return f"dead letter #{self.pk} {self.task}: {self.reason}"
 
-    def replay(self, by: Any = None) -> Job:
+    def replay(self, by: Any = None, *, keep_checkpoint: bool = False) -> Job:
         """Enqueue a fresh attempt cycle of this job and return the new, queued Job."""
         from ..services.deadletters import replay_dead_letter
 
-        return replay_dead_letter(self, by=by)
+        return replay_dead_letter(self, by=by, keep_checkpoint=keep_checkpoint)

@@ -10,6 +10,7 @@ from django.utils import timezone
 from .. import conf, registry
 from ..exceptions import UnknownTask
 from ..models import Attempt, DeadLetter, Job
+from ..promises import expires_at_for, stall_seconds
 from ..serialization import decode_arguments
 from .results import ActionResult, id_batches
 
@@ -53,8 +54,14 @@ class AlreadyReplayed(Exception):
     """The dead letter was replayed before; replay the newer dead letter instead."""
 
 
-def replay_dead_letter(dead_letter: DeadLetter, by: Any = None) -> Job:
-    """Enqueue a fresh attempt cycle of ``dead_letter`` and return the new, queued Job."""
+def replay_dead_letter(
+    dead_letter: DeadLetter, by: Any = None, *, keep_checkpoint: bool = False
+) -> Job:
+    """Enqueue a fresh attempt cycle of ``dead_letter`` and return the new, queued Job.
+
+    The replay starts clean (``context.last_checkpoint`` is None) unless ``keep_checkpoint``
+    carries over the original job's last checkpoint (while retention keeps that job).
+    """
     from ..enqueue import enqueue_row
 
     if not registry.is_registered(dead_letter.task):
@@ -69,12 +76,12 @@ def replay_dead_letter(dead_letter: DeadLetter, by: Any = None) -> Job:
             raise AlreadyReplayed(
                 f"dead letter #{locked.pk} was replayed at {locked.replayed_at.isoformat()}"
             )
-        original_timeout = (
+        original_timeout, checkpoint = (
             Job.objects.using(alias)
             .filter(pk=locked.job_id or 0)
-            .values_list("timeout", flat=True)
+            .values_list("timeout", "checkpoint")
             .first()
-        )
+        ) or (None, None)
         retry = definition.retry or conf.default_retry()
         keys = None
         if definition.is_gated:
@@ -91,6 +98,9 @@ def replay_dead_letter(dead_letter: DeadLetter, by: Any = None) -> Job:
             max_attempts=retry.max_attempts,
             timeout=original_timeout or conf.default_timeout(),
             alias=alias,
+            checkpoint=checkpoint if keep_checkpoint else None,
+            stall_timeout=stall_seconds(definition),
+            expires_at=expires_at_for(definition, timezone.now()),
         )
         locked.replayed_at = timezone.now()
         locked.replayed_by = by if getattr(by, "pk", None) is not None else None

@@ -18,6 +18,7 @@ from ..definition import JobDefinition
 from ..exceptions import Discard, RetryLater, UnknownTask
 from ..failures import FailureCategory, classify
 from ..models import Job
+from ..redaction import redact_text
 from ..serialization import decode_arguments, encode_result
 from . import expiry, stalls
 from .timeouts import SoftTimeout, soft_timeout
@@ -82,11 +83,17 @@ def _classify(exc: BaseException, definition: JobDefinition) -> FailureCategory:
 
 
 def _call(
-    definition: JobDefinition, args: list[Any], kwargs: dict[str, Any], deadline: float
+    definition: JobDefinition,
+    args: list[Any],
+    kwargs: dict[str, Any],
+    deadline: float,
+    watch: stalls.StallWatch | None = None,
 ) -> Any:
     if definition.is_async:
-        remaining = max(0.001, deadline - timezone.now().timestamp())
         coroutine = definition.func(*args, **kwargs)
+        if watch is not None:
+            return asyncio.run(stalls.run_watched(coroutine, watch))
+        remaining = max(0.001, deadline - timezone.now().timestamp())
         return asyncio.run(asyncio.wait_for(coroutine, timeout=remaining))
     return definition.func(*args, **kwargs)
 
@@ -164,10 +171,18 @@ def execute(
     started_at = timezone.now()
     watch = stalls.start(job, deadline, on_deadline)
     try:
-        return _execute(job, deadline, started_at, watch)
+        outcome = _execute(job, deadline, started_at, watch)
     finally:
         if watch is not None:
             watch.finish()
+    if outcome.error_message or outcome.traceback:
+        # Attempts, dead letters, the admin, logs and alerts all show these texts.
+        outcome = dataclasses.replace(
+            outcome,
+            error_message=redact_text(job.task, job.args, job.kwargs, outcome.error_message),
+            traceback=redact_text(job.task, job.args, job.kwargs, outcome.traceback),
+        )
+    return outcome
 
 
 def _execute(
@@ -189,7 +204,7 @@ def _execute(
             if definition.takes_context:
                 progressed = watch.progressed if watch else None
                 args.insert(0, JobContext(job=job, attempt=job.attempts, on_progress=progressed))
-            result = _call(definition, args, kwargs, deadline)
+            result = _call(definition, args, kwargs, deadline, watch)
     except (TimeoutError, SoftTimeout) as exc:
         if watch is not None and watch.stalled():
             return Outcome(

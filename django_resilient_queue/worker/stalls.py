@@ -9,11 +9,13 @@ change of progress (or checkpoint). It does not watch anything itself.
 
 from __future__ import annotations
 
+import asyncio
 import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from typing import Any
 
 from django.utils import timezone
 
@@ -78,6 +80,29 @@ def start(
     if on_deadline is not None:
         on_deadline(watch.deadline)
     return watch
+
+
+async def run_watched(coroutine: Coroutine[Any, Any, Any], watch: StallWatch) -> Any:
+    """Await an async job until it returns or passes its (moving) deadline: TimeoutError.
+
+    The event loop's own timer, so that it works on any thread (a signal or an
+    asynchronous exception cannot reach a loop blocked in select()).
+    """
+    task = asyncio.ensure_future(coroutine)
+    while True:
+        done, _ = await asyncio.wait({task}, timeout=max(0.001, watch.deadline - time.time()))
+        if done:
+            return task.result()
+        if time.time() >= watch.deadline:
+            task.cancel()
+            raise TimeoutError(stall_message_for(watch))
+
+
+def stall_message_for(watch: StallWatch) -> str:
+    """Why a watched run was stopped."""
+    if watch.stalled():
+        return f"no progress for {watch.stall_timeout:g}s (stall_timeout)"
+    return "ran past its timeout"
 
 
 def stall_message(job: Job) -> str:
