@@ -88,9 +88,7 @@ def test_a_stalled_job_is_stopped_and_retried(workers: Workers, flavour: str, th
 def test_a_job_killed_after_its_third_checkpoint_resumes_from_it(workers: Workers) -> None:
     job = promises.checkpoint_then_hang.enqueue("long")
     process = workers.start("--processes", "1", env=fast_env())
-    hanging = wait_until(
-        lambda: Execution.objects.filter(label="long:hanging").first(), timeout=30
-    )
+    hanging = wait_until(lambda: Execution.objects.filter(label="long:hanging").first(), timeout=30)
     assert row(job).checkpoint == {"step": 3}
     os.kill(hanging.pid, signal.SIGKILL)  # the child running it, not the supervisor
     wait_until(lambda: row(job).status == JobStatus.SUCCEEDED, timeout=60)
