@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import logging
 
+import django
 from django.apps import AppConfig
 from django.utils.module_loading import autodiscover_modules
 
@@ -25,6 +26,11 @@ class ResilientQueueConfig(AppConfig):
             conf,
             redaction,  # noqa: F401  (registers the REDACT check)
         )
+
+        if django.VERSION >= (6, 0):
+            from .djangotasks import runner
+
+            runner.install()  # workers can run rows that name Django Tasks
 
         autodiscover_modules("jobs")
         modules = conf.get("JOB_MODULES")

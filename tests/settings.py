@@ -73,6 +73,19 @@ RESILIENT_QUEUE: dict[str, object] = {
     "HEARTBEAT_SECONDS": float(os.environ.get("RESILIENT_QUEUE_HEARTBEAT_SECONDS", "10")),
 }
 
+# Django 6's Tasks framework on our backend (Django 5.2 ignores the setting). Failing Tasks
+# retry at once, so a test sees every attempt without waiting.
+TASKS = {
+    "default": {
+        "BACKEND": "django_resilient_queue.backend.ResilientQueueBackend",
+        "OPTIONS": {
+            "retry": {"max_attempts": 2, "backoff": {"kind": "fixed", "delay": 0}},
+            "timeout": 60,
+        },
+    },
+    "second": {"BACKEND": "django_resilient_queue.backend.ResilientQueueBackend"},
+}
+
 if os.environ.get("RESILIENT_QUEUE_AGING"):
     interval, step = os.environ["RESILIENT_QUEUE_AGING"].split(",")
     RESILIENT_QUEUE["PRIORITY_AGING"] = {"interval": float(interval), "step": int(step)}
