@@ -86,6 +86,16 @@ TASKS = {
     "second": {"BACKEND": "django_resilient_queue.backend.ResilientQueueBackend"},
 }
 
+if os.environ.get("RESILIENT_QUEUE_EXTRA_JOB_MODULE"):
+    # The --reload test's module, written to a temporary directory on PYTHONPATH.
+    _extra = os.environ["RESILIENT_QUEUE_EXTRA_JOB_MODULE"]
+    RESILIENT_QUEUE["JOB_MODULES"] = [
+        "tests.jobs",
+        "tests.jobs_unique",
+        "tests.jobs_protection",
+        _extra,
+    ]
+
 if os.environ.get("RESILIENT_QUEUE_AGING"):
     interval, step = os.environ["RESILIENT_QUEUE_AGING"].split(",")
     RESILIENT_QUEUE["PRIORITY_AGING"] = {"interval": float(interval), "step": int(step)}

@@ -7,6 +7,7 @@ import logging
 import multiprocessing
 import os
 import signal
+import threading
 import time
 from dataclasses import dataclass, field
 from multiprocessing.connection import wait
@@ -65,10 +66,16 @@ class Supervisor:
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         self.signals += 1
 
+    def request_stop(self) -> None:
+        """Stop gracefully, as a first SIGTERM does (for an owner of the signals: --reload)."""
+        self.signals = max(self.signals, 1)
+
     def run(self) -> int:
         """Supervise until stopped (or, with --burst, until every child ran out of work)."""
-        signal.signal(signal.SIGTERM, self._on_signal)
-        signal.signal(signal.SIGINT, self._on_signal)
+        if threading.current_thread() is threading.main_thread():
+            # Under --reload this runs on a thread: the reloader owns the signals.
+            signal.signal(signal.SIGTERM, self._on_signal)
+            signal.signal(signal.SIGINT, self._on_signal)
         logger.info(
             "runworkers pid=%s processes=%s threads=%s queues=%s",
             os.getpid(),
@@ -98,7 +105,7 @@ class Supervisor:
                 if time.monotonic() >= stop_deadline:
                     self._release_and_kill()
                     return 0
-            elif self.config.burst and all(c.done for c in self.children):
+            elif self.config.finite and all(c.done for c in self.children):
                 self._flush_pending()
                 return 0
             else:
@@ -167,7 +174,7 @@ class Supervisor:
             if stopping:
                 child.done = True
                 continue
-            if code == 0 and self.config.burst:
+            if code == 0 and self.config.finite:
                 child.done = True
                 continue
             if code not in (0, EXIT_RECYCLE, EXIT_STOP_REQUESTED):
