@@ -95,6 +95,14 @@ RESILIENT_QUEUE = {
     "GRACEFUL_TIMEOUT": 10,
 }
 
+# Django 6's Tasks framework on the same workers (see demo/tasks.py); Django 5.2 ignores it.
+TASKS = {
+    "default": {
+        "BACKEND": "django_resilient_queue.backend.ResilientQueueBackend",
+        "OPTIONS": {"retry": {"max_attempts": 3}, "timeout": 60},
+    }
+}
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
