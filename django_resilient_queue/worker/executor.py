@@ -17,6 +17,7 @@ from ..definition import JobDefinition
 from ..exceptions import Discard, RetryLater, UnknownTask
 from ..failures import FailureCategory, classify
 from ..models import Job
+from ..poison import row_problem
 from ..serialization import decode_arguments, encode_result
 from .timeouts import SoftTimeout, soft_timeout
 
@@ -88,6 +89,11 @@ def _call(
 
 def execute_unit(unit: list[Job], deadline: float) -> list[Outcome]:
     """Run one job, or one batch, and return an Outcome per job."""
+    refused = [refuse_poison(job) for job in unit]
+    if any(refused):  # poison rows never run; the rest of the unit does
+        healthy = [job for job, outcome in zip(unit, refused, strict=True) if outcome is None]
+        ran = iter(execute_unit(healthy, deadline) if healthy else [])
+        return [outcome or next(ran) for outcome in refused]
     first = unit[0]
     if registry.is_registered(first.task) and registry.lookup(first.task).is_batch:
         return execute_batch(unit, deadline)
@@ -132,8 +138,29 @@ def execute_batch(unit: list[Job], deadline: float) -> list[Outcome]:
     return [dataclasses.replace(failed, kind="released", split=True, reason=reason) for _ in unit]
 
 
+def refuse_poison(job: Job) -> Outcome | None:
+    """A VALIDATION failure, never retried, for a row whose arguments cannot be called."""
+    problem = row_problem(job.args, job.kwargs)
+    if problem is None:
+        return None
+    now = timezone.now()
+    return Outcome(
+        kind="failed",
+        started_at=now,
+        finished_at=now,
+        category=FailureCategory.VALIDATION,
+        error_type="PoisonRow",
+        error_message=problem,
+        no_retry=True,
+        reason=problem,
+    )
+
+
 def execute(job: Job, deadline: float) -> Outcome:
     """Run ``job`` until it returns, raises, or passes ``deadline`` (epoch seconds)."""
+    refused = refuse_poison(job)
+    if refused is not None:
+        return refused
     started_at = timezone.now()
     try:
         definition = registry.lookup(job.task)

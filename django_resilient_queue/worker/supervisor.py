@@ -291,4 +291,8 @@ class Supervisor:
                 self.tracker.lost()
                 drop_connections()
                 still.append(write)
+            except Exception:
+                # One row that cannot be taken back never stops the supervisor; its lease
+                # expires and the reaper tries again.
+                logger.exception("job id=%s: could not be taken back", write.job_id)
         self.pending = still
