@@ -7,7 +7,7 @@ import logging
 from django.utils import timezone
 
 from ..models import Job, JobStatus
-from .executor import Outcome
+from .executor import Outcome, OutcomeKind
 from .outcomes import apply_outcome
 
 logger = logging.getLogger("django_resilient_queue.reaper")
@@ -29,7 +29,10 @@ def reap_expired_leases(limit: int = BATCH) -> int:
     )
     taken = 0
     for job in expired:
-        outcome = Outcome.lost("abandoned", job.started_at, "lease expired: the worker was lost")
+        kind: OutcomeKind = (
+            "cancelled" if job.cancel_requested_at else "abandoned"
+        )  # asked to stop: done
+        outcome = Outcome.lost(kind, job.started_at, "lease expired: the worker was lost")
         if apply_outcome(job, outcome):
             taken += 1
     if taken:
@@ -42,4 +45,6 @@ def take_back(job_id: int, attempt: int, kind: str, message: str) -> bool:
     job = Job.objects.filter(pk=job_id, attempts=attempt, status=JobStatus.RUNNING).first()
     if job is None:
         return False
+    if job.cancel_requested_at is not None:
+        kind = "cancelled"  # an operator asked to stop it: it never comes back to the queue
     return apply_outcome(job, Outcome.lost(kind, job.started_at, message))  # type: ignore[arg-type]
