@@ -6,7 +6,18 @@ imports ``django_resilient_queue.admin``).
 
 from __future__ import annotations
 
-from . import alert, attempt, breaker, dead_letter, delivery, job, schedule, worker
+from . import (
+    alert,
+    attempt,
+    breaker,
+    dashboard,
+    dead_letter,
+    delivery,
+    job,
+    queue_state,
+    schedule,
+    worker,
+)
 from .helpers import action_permission, pretty_json, run_action
 from .schedule import ScheduleForm
 
@@ -16,10 +27,12 @@ __all__ = [
     "alert",
     "attempt",
     "breaker",
+    "dashboard",
     "dead_letter",
     "delivery",
     "job",
     "pretty_json",
+    "queue_state",
     "run_action",
     "schedule",
     "worker",
