@@ -21,6 +21,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from ..models import Job, JobStatus, Lease, QueueSample
+from ..services.stats import live_figures
 
 EVERY = 5.0
 LEASE = "queue-sampler"
@@ -51,16 +52,7 @@ def take_samples(now: datetime | None = None) -> int:
     now = now or timezone.now()
     if not hold_lease(LEASE, 3 * EVERY, now):
         return 0
-    live = (
-        Job.objects.filter(status__in=[JobStatus.QUEUED, JobStatus.RUNNING])
-        .values("queue")
-        .annotate(
-            queued=Count("pk", filter=Q(status=JobStatus.QUEUED)),
-            runnable=Count("pk", filter=Q(status=JobStatus.QUEUED, run_after__lte=now)),
-            running=Count("pk", filter=Q(status=JobStatus.RUNNING)),
-        )
-    )
-    figures: dict[str, dict[str, Any]] = {row["queue"]: dict(row) for row in live}
+    figures = live_figures(now)
     previous = _latest_samples()
     since = max((s.taken_at for s in previous.values()), default=now - timedelta(seconds=EVERY))
     finished = (
