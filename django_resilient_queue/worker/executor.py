@@ -22,7 +22,9 @@ from ..serialization import decode_arguments, encode_result
 from .timeouts import SoftTimeout, soft_timeout
 
 # "unstarted": claimed ahead but never run; it goes back as if never claimed (no Attempt).
-OutcomeKind = Literal["succeeded", "failed", "timeout", "released", "abandoned", "unstarted"]
+OutcomeKind = Literal[
+    "succeeded", "failed", "timeout", "released", "abandoned", "unstarted", "cancelled"
+]
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -18,10 +18,13 @@ from ..alerts.store import resolve_alert
 from ..models import Alert, Job, JobStatus, Worker, WorkerState
 from ..protection.aging import age_priorities, aging_settings
 from ..protection.backpressure import QueueLimits
+from ..services.retention import prune_queue_samples
 from .config import WorkerConfig
 from .dbretry import CONNECTION_ERRORS, OutageTracker, drop_connections
 from .heartbeat import renew_leases
 from .reaper import reap_expired_leases
+from .sampling import EVERY as SAMPLE_EVERY
+from .sampling import take_samples
 
 logger = logging.getLogger("django_resilient_queue.supervisor")
 
@@ -55,6 +58,8 @@ class Housekeeping:
             Periodic(max(0.5, min(30.0, interval / 4)), lambda: age_priorities(timezone.now())),
             Periodic(max(5.0, lease), self._mark_lost_workers),
             Periodic(15.0, resolve_cleared_depth_alerts),
+            Periodic(SAMPLE_EVERY, take_samples),  # the admin dashboard's history
+            Periodic(600.0, prune_queue_samples),
         ]
 
     def tick(self) -> None:

@@ -97,7 +97,7 @@ def release_gates(
     config = definition.breaker_config if definition else None
     if not job.breaker_key or config is None:
         return
-    if outcome.kind in ("released", "abandoned", "unstarted"):
+    if outcome.kind in ("released", "abandoned", "unstarted", "cancelled"):
         # Says nothing about the dependency; if it was a trial (perhaps admitted by a
         # process that is gone), its place is given back.
         breaker.unadmit(job)
@@ -226,6 +226,17 @@ def _apply(job: Job, outcome: Outcome, alias: str, freed: dict[str, int]) -> boo
         return True
     if outcome.kind == "abandoned":
         return _apply_abandoned(job, outcome, fence, alias, freed)
+    if outcome.kind == "cancelled":  # an operator stopped it (worker/cancellation.py)
+        if not fence.update(
+            status=JobStatus.CANCELLED,
+            finished_at=outcome.finished_at,
+            lease_expires_at=None,
+            reason="cancelled",
+        ):
+            return False
+        _attempt(job, outcome, AttemptOutcome.CANCELLED).save(using=alias)
+        release_gates(job, definition, outcome, freed)
+        return True
     return _apply_failure(job, outcome, definition, fence, alias, freed)
 
 

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from ..models import Job, JobStatus
 from .dbretry import CONNECTION_ERRORS
-from .executor import Outcome
+from .executor import Outcome, OutcomeKind
 from .outcomes import apply_outcome
 
 logger = logging.getLogger("django_resilient_queue.reaper")
@@ -32,7 +32,10 @@ def reap_expired_leases(limit: int = BATCH) -> int:
     )
     taken = 0
     for job in expired:
-        outcome = Outcome.lost("abandoned", job.started_at, "lease expired: the worker was lost")
+        kind: OutcomeKind = (
+            "cancelled" if job.cancel_requested_at else "abandoned"
+        )  # asked to stop: done
+        outcome = Outcome.lost(kind, job.started_at, "lease expired: the worker was lost")
         if _apply_one(job, outcome):
             taken += 1
     if taken:
@@ -49,6 +52,8 @@ def take_back(job_id: int, attempt: int, kind: str, message: str) -> bool:
     )
     if job is None:
         return False
+    if job.cancel_requested_at is not None:
+        kind = "cancelled"  # an operator asked to stop it: it never comes back to the queue
     return apply_outcome(job, Outcome.lost(kind, job.started_at, message))  # type: ignore[arg-type]
 
 

@@ -16,10 +16,11 @@ from types import FrameType
 
 from ..alerts.store import raise_alert
 from ..models import Job, JobStatus, WorkerState
+from .cancellation import CHECK_EVERY, stop_cancelled
 from .child import EXIT_RECYCLE, EXIT_STOP_REQUESTED, child_main, slot_count
 from .config import WorkerConfig
 from .dbretry import CONNECTION_ERRORS, OutageTracker, drop_connections
-from .housekeeping import Housekeeping, mark_worker_gone
+from .housekeeping import Housekeeping, Periodic, mark_worker_gone
 from .reaper import take_back
 from .slots import Slots
 
@@ -62,6 +63,8 @@ class Supervisor:
         self.pending: list[PendingWrite] = []
         self.tracker = OutageTracker(f"supervisor pid={os.getpid()}")
         self.housekeeping = Housekeeping(config, self._running_runs, self.tracker)
+        stop = lambda: stop_cancelled(self._alive(), config.kill_grace)  # noqa: E731
+        self.housekeeping.tasks.append(Periodic(CHECK_EVERY, stop))
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         self.signals += 1
