@@ -105,7 +105,7 @@ class Cron:
         """Return the first tick strictly after ``moment`` (an aware datetime), in UTC."""
         iterator = croniter(self.expression, moment.astimezone(self.zone))
         while True:
-            tick = iterator.get_next(datetime)
+            tick: datetime = iterator.get_next(datetime)
             if not self._skip(tick):
                 return tick.astimezone(UTC)
 
@@ -113,7 +113,7 @@ class Cron:
         """Return the last tick at or before ``moment``, in UTC."""
         iterator = croniter(self.expression, (moment + _EPSILON).astimezone(self.zone))
         while True:
-            tick = iterator.get_prev(datetime)
+            tick: datetime = iterator.get_prev(datetime)
             if not self._skip(tick):
                 return tick.astimezone(UTC)
 
@@ -126,7 +126,7 @@ class Cron:
             return ticks
         iterator = croniter(self.expression, (end + _EPSILON).astimezone(self.zone))
         while len(ticks) < limit:
-            tick = iterator.get_prev(datetime)
+            tick: datetime = iterator.get_prev(datetime)
             if tick < start:
                 break
             if not self._skip(tick):

@@ -20,6 +20,7 @@ from .config import WorkerConfig
 from .dbretry import CONNECTION_ERRORS, OutageTracker, drop_connections
 from .housekeeping import Housekeeping, mark_worker_gone
 from .reaper import take_back
+from .scheduler import Scheduler
 from .slots import Slots
 
 logger = logging.getLogger("django_resilient_queue.supervisor")
@@ -61,6 +62,7 @@ class Supervisor:
         self.pending: list[PendingWrite] = []
         self.tracker = OutageTracker(f"supervisor pid={os.getpid()}")
         self.housekeeping = Housekeeping(config, self._running_runs, self.tracker)
+        self.scheduler = Scheduler(self.tracker, active=not config.burst)
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         self.signals += 1
@@ -86,6 +88,7 @@ class Supervisor:
                 return 1
             if self.signals == 1 and stop_deadline is None:
                 stop_deadline = time.monotonic() + self.config.graceful_timeout
+                self.scheduler.active = False  # a stopping runworkers enqueues no more ticks
                 logger.info(
                     "stopping: running jobs get %ss to finish", self.config.graceful_timeout
                 )
@@ -103,6 +106,7 @@ class Supervisor:
                 return 0
             else:
                 self._kill_overruns()
+                self.scheduler.tick()  # first: a tick's lag is what it waits behind
                 self.housekeeping.tick()
             self._wait()
 
@@ -145,10 +149,11 @@ class Supervisor:
 
     def _wait(self) -> None:
         sentinels = [c.process.sentinel for c in self._alive() if c.process is not None]
+        timeout = self.scheduler.timeout(TICK)  # wake on time for the next cron tick
         if sentinels:
-            wait(sentinels, timeout=TICK)
+            wait(sentinels, timeout=timeout)
         else:
-            time.sleep(TICK)
+            time.sleep(timeout)
 
     def _collect_exits(self, *, stopping: bool) -> None:
         for child in self.children:

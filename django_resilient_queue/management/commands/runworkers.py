@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from typing import Any
 
@@ -39,6 +40,21 @@ def queue_list(text: str) -> list[str]:
     return queues
 
 
+def sync_declared_schedules() -> None:
+    """Sync settings and @job(cron=...) schedules into rows; a database error only warns."""
+    from django.db import DatabaseError
+
+    from ...services.schedule_sync import sync_schedules
+
+    try:
+        sync_schedules()
+    except DatabaseError:
+        logging.getLogger("django_resilient_queue.scheduler").warning(
+            "could not sync the declared schedules; rows keep their last synced state",
+            exc_info=True,
+        )
+
+
 class Command(BaseCommand):
     help = "Run worker processes that claim and execute queued jobs."
 
@@ -69,6 +85,7 @@ class Command(BaseCommand):
             )
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
+        sync_declared_schedules()
         code = Supervisor(config).run()
         sys.stdout.flush()
         if code:
