@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -72,6 +73,13 @@ RESILIENT_QUEUE: dict[str, object] = {
     "LEASE_SECONDS": float(os.environ.get("RESILIENT_QUEUE_LEASE_SECONDS", "60")),
     "HEARTBEAT_SECONDS": float(os.environ.get("RESILIENT_QUEUE_HEARTBEAT_SECONDS", "10")),
 }
+
+if os.environ.get("RESILIENT_QUEUE_TEST_SCHEDULES"):
+    # Acceptance tests of cron schedules declare theirs through the environment.
+    RESILIENT_QUEUE["SCHEDULES"] = json.loads(os.environ["RESILIENT_QUEUE_TEST_SCHEDULES"])
+if os.environ.get("RESILIENT_QUEUE_TEST_CRON_JOBS"):
+    # A module with an @job(cron=...): only the workers of the tests that ask for it tick it.
+    RESILIENT_QUEUE["JOB_MODULES"] = [*RESILIENT_QUEUE["JOB_MODULES"], "tests.jobs_cron"]  # type: ignore[misc]
 
 if os.environ.get("RESILIENT_QUEUE_AGING"):
     interval, step = os.environ["RESILIENT_QUEUE_AGING"].split(",")
