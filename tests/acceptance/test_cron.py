@@ -1,4 +1,4 @@
-"""Cron schedules with real ``runworkers``: every tick enqueued once, whatever the number of them."""
+"""Cron schedules with real ``runworkers``: each tick enqueued once, however many run."""
 
 from __future__ import annotations
 
