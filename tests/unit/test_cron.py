@@ -199,6 +199,6 @@ def test_validate_schedule_fields_names_each_bad_field() -> None:
 def test_job_cron_option_is_validated_when_declared() -> None:
     from django_resilient_queue.definition import JobDefinition
 
-    with pytest.raises(CronError, match="tests.nightly"):
+    with pytest.raises(CronError, match=r"tests\.nightly"):
         JobDefinition(func=print, name="tests.nightly", cron="61 * * * *")
     assert JobDefinition(func=print, name="tests.nightly", cron="0 3 * * *").cron == "0 3 * * *"
