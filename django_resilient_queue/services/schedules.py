@@ -6,7 +6,7 @@ import logging
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from django.db import IntegrityError, router, transaction
+from django.db import IntegrityError, connections, router, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -60,7 +60,14 @@ def record_tick(schedule: Schedule, tick_at: datetime) -> bool:
     alias = router.db_for_write(Schedule)
     try:
         with transaction.atomic(using=alias):
-            # The contended row first: a loser stops here, before writing a job.
+            # Contenders queue on the schedule row, then the first one's tick row makes
+            # the others fail at once, before they write a job. Without this lock,
+            # MariaDB deadlocks: each loser's tick insert holds a shared lock on the
+            # schedule row (its foreign key check) that the winner's update then needs.
+            # (SQLite has no row locks and must write first: its write lock is the queue.)
+            if connections[alias].features.has_select_for_update:
+                rows = Schedule.objects.using(alias).select_for_update().filter(pk=schedule.pk)
+                list(rows.values_list("pk"))
             tick = ScheduleTick.objects.using(alias).create(schedule=schedule, tick_at=tick_at)
             job = _enqueue(schedule, tick_at, alias)
             if job is not None:
