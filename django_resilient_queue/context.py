@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -17,6 +18,20 @@ class JobContext:
 
     job: Job | None
     attempt: int
+
+    @property
+    def scheduled_at(self) -> datetime | None:
+        """Return the tick time of the schedule that made this job (the same on every retry).
+
+        None for a job no schedule made. One query; from an async job, read
+        ``context.job.run_after`` instead (the tick time on a first attempt).
+        """
+        if self.job is None:
+            return None
+        from .models import ScheduleTick
+
+        ticks = ScheduleTick.objects.filter(job_id=self.job.pk).values_list("tick_at", flat=True)
+        return ticks.first()
 
     def set_progress(self, percent: float, message: str = "", stage: str = "") -> bool:
         """Record progress on the job row; return False if this run no longer owns the job."""

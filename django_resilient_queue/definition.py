@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, overload
 
 from . import registry
 from .context import JobContext
+from .cron import CronError, validate_expression
 from .failures import Classifier
 from .priority import Priority, validate_priority
 from .protection.options import Breaker, RateLimit
@@ -50,9 +51,15 @@ class JobDefinition:
     batch_size: int | None = None
     batch_wait: float = 0.0
     redact: tuple[str, ...] | list[str] = ()
+    cron: str | None = None  # a schedule synced into a Schedule row by runworkers
 
     def __post_init__(self) -> None:
         validate_priority(int(self.priority))
+        if self.cron is not None:
+            try:
+                validate_expression(self.cron)
+            except CronError as exc:
+                raise CronError(f"{self.name}: {exc}") from None
         if self.breaker is not None and not isinstance(self.breaker, bool | Breaker):
             raise TypeError(f"{self.name}: breaker must be True or a Breaker(...)")
         if self.rate_limit is not None:
@@ -279,6 +286,7 @@ def job(
     batch_size: int | None = None,
     batch_wait: float = 0.0,
     redact: tuple[str, ...] | list[str] = (),
+    cron: str | None = None,
 ) -> Callable[[Callable[..., Any]], JobDefinition]: ...
 
 

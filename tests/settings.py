@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -97,6 +98,12 @@ if os.environ.get("RESILIENT_QUEUE_EXTRA_JOB_MODULE"):
         "tests.jobs_protection",
         _extra,
     ]
+if os.environ.get("RESILIENT_QUEUE_TEST_SCHEDULES"):
+    # Acceptance tests of cron schedules declare theirs through the environment.
+    RESILIENT_QUEUE["SCHEDULES"] = json.loads(os.environ["RESILIENT_QUEUE_TEST_SCHEDULES"])
+if os.environ.get("RESILIENT_QUEUE_TEST_CRON_JOBS"):
+    # A module with an @job(cron=...): only the workers of the tests that ask for it tick it.
+    RESILIENT_QUEUE["JOB_MODULES"] = [*RESILIENT_QUEUE["JOB_MODULES"], "tests.jobs_cron"]  # type: ignore[misc]
 
 if os.environ.get("RESILIENT_QUEUE_AGING"):
     interval, step = os.environ["RESILIENT_QUEUE_AGING"].split(",")

@@ -22,6 +22,7 @@ from .config import WorkerConfig
 from .dbretry import CONNECTION_ERRORS, OutageTracker, drop_connections
 from .housekeeping import Housekeeping, Periodic, mark_worker_gone
 from .reaper import take_back
+from .scheduler import Scheduler
 from .slots import Slots
 
 logger = logging.getLogger("django_resilient_queue.supervisor")
@@ -65,6 +66,7 @@ class Supervisor:
         self.housekeeping = Housekeeping(config, self._running_runs, self.tracker)
         stop = lambda: stop_cancelled(self._alive(), config.kill_grace)  # noqa: E731
         self.housekeeping.tasks.append(Periodic(CHECK_EVERY, stop))
+        self.scheduler = Scheduler(self.tracker, active=not config.burst)
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         self.signals += 1
@@ -96,6 +98,7 @@ class Supervisor:
                 return 1
             if self.signals == 1 and stop_deadline is None:
                 stop_deadline = time.monotonic() + self.config.graceful_timeout
+                self.scheduler.active = False  # a stopping runworkers enqueues no more ticks
                 logger.info(
                     "stopping: running jobs get %ss to finish", self.config.graceful_timeout
                 )
@@ -113,6 +116,7 @@ class Supervisor:
                 return 0
             else:
                 self._kill_overruns()
+                self.scheduler.tick()  # first: a tick's lag is what it waits behind
                 self.housekeeping.tick()
             self._wait()
 
@@ -155,10 +159,11 @@ class Supervisor:
 
     def _wait(self) -> None:
         sentinels = [c.process.sentinel for c in self._alive() if c.process is not None]
+        timeout = self.scheduler.timeout(TICK)  # wake on time for the next cron tick
         if sentinels:
-            wait(sentinels, timeout=TICK)
+            wait(sentinels, timeout=timeout)
         else:
-            time.sleep(TICK)
+            time.sleep(timeout)
 
     def _collect_exits(self, *, stopping: bool) -> None:
         for child in self.children:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from typing import Any
 
@@ -52,6 +53,21 @@ def worker_id(text: str) -> str:
     if not text.strip() or len(text) > 200:
         raise argparse.ArgumentTypeError("a worker id must be 1 to 200 characters")
     return text
+
+
+def sync_declared_schedules() -> None:
+    """Sync settings and @job(cron=...) schedules into rows; a database error only warns."""
+    from django.db import DatabaseError
+
+    from ...services.schedule_sync import sync_schedules
+
+    try:
+        sync_schedules()
+    except DatabaseError:
+        logging.getLogger("django_resilient_queue.scheduler").warning(
+            "could not sync the declared schedules; rows keep their last synced state",
+            exc_info=True,
+        )
 
 
 class Command(BaseCommand):
@@ -118,6 +134,7 @@ class Command(BaseCommand):
                     f"worker id {name!r} is in use by a live worker (pid {holder.pid} on "
                     f"{holder.hostname}); choose another --worker-id"
                 )
+        sync_declared_schedules()
         code = run_with_reload(config) if options["reload"] else Supervisor(config).run()
         sys.stdout.flush()
         if code:
