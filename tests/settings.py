@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -72,6 +73,10 @@ RESILIENT_QUEUE: dict[str, object] = {
     "LEASE_SECONDS": float(os.environ.get("RESILIENT_QUEUE_LEASE_SECONDS", "60")),
     "HEARTBEAT_SECONDS": float(os.environ.get("RESILIENT_QUEUE_HEARTBEAT_SECONDS", "10")),
 }
+
+if os.environ.get("RESILIENT_QUEUE_ALERTS"):
+    # Acceptance tests give their worker processes alert channels (JSON).
+    RESILIENT_QUEUE["ALERTS"] = json.loads(os.environ["RESILIENT_QUEUE_ALERTS"])
 
 if os.environ.get("RESILIENT_QUEUE_AGING"):
     interval, step = os.environ["RESILIENT_QUEUE_AGING"].split(",")
