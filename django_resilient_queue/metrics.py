@@ -38,6 +38,7 @@ from .models import (
     Schedule,
     Worker,
 )
+from .snapshots import LIVE_STATUSES, finished_counts
 
 PREFIX = "resilient_queue_"
 BREAKER_VALUES: dict[str, int] = {
@@ -77,8 +78,15 @@ class QueueCollector(Collector):
         by_status = GaugeMetricFamily(
             PREFIX + "jobs", "Jobs in the table, per queue and status.", labels=["queue", "status"]
         )
-        for status_row in jobs.values("queue", "status").annotate(n=Count("id")).order_by():
-            by_status.add_metric([status_row["queue"], status_row["status"]], status_row["n"])
+        finished = finished_counts(self.using)
+        counted = jobs if finished is None else jobs.filter(status__in=LIVE_STATUSES)
+        groups = {
+            (r["queue"], r["status"]): r["n"]
+            for r in counted.values("queue", "status").annotate(n=Count("id")).order_by()
+        }
+        groups.update(finished or {})
+        for (queue, status), n in sorted(groups.items()):
+            by_status.add_metric([queue, status], n)
         longest = GaugeMetricFamily(
             PREFIX + "longest_running_job_seconds",
             "Runtime of the longest-running job, per queue (a hung-job signal).",

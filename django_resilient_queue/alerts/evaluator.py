@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -20,6 +21,7 @@ from django.db import router
 from django.utils import timezone
 
 from ..models import Alert, BreakerState, CircuitBreaker
+from ..snapshots import REFRESH_SECONDS, refresh_job_counts
 from . import config, lease
 from .rules import CONDITIONS
 from .store import raise_alert, resolve_alerts_where
@@ -40,12 +42,17 @@ class AlertEvaluator:
         default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
     )
     interval: float = INTERVAL
+    snapshot_due: float = 0.0
 
     def tick(self) -> bool:
         """Evaluate once if this process holds the lease; return whether it did."""
         if not lease.acquire(LEASE_NAME, self.holder, 3 * self.interval):
             return False
         evaluate(timezone.now())
+        if time.monotonic() >= self.snapshot_due:
+            # The lease holder also keeps the metrics' finished-rows snapshot fresh.
+            self.snapshot_due = time.monotonic() + REFRESH_SECONDS
+            refresh_job_counts()
         return True
 
     def stop(self) -> None:

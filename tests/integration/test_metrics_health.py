@@ -248,3 +248,18 @@ def test_schedule_lag_shows_an_overdue_tick(client: Client) -> None:
     assert _value(
         body, 'resilient_queue_schedule_last_run_timestamp_seconds{schedule="fine"}'
     ) == pytest.approx((now - timedelta(seconds=30)).timestamp(), abs=1)
+
+
+def test_finished_rows_come_from_the_snapshot_and_live_rows_are_counted_now(
+    client: Client,
+) -> None:
+    from django_resilient_queue.snapshots import refresh_job_counts
+
+    _staff(client)
+    JobFactory.create_batch(2, status=JobStatus.SUCCEEDED)
+    refresh_job_counts()
+    Job.objects.filter(status=JobStatus.SUCCEEDED).delete()  # after the snapshot
+    JobFactory()
+    body = client.get("/queue/metrics/").content.decode()
+    assert _value(body, 'resilient_queue_jobs{queue="default",status="succeeded"}') == 2
+    assert _value(body, 'resilient_queue_jobs{queue="default",status="queued"}') == 1
