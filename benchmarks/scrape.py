@@ -89,7 +89,6 @@ def main() -> None:
     load(args.rows)
     print(f"loaded {args.rows} finished jobs in {time.perf_counter() - started:.1f} s")
     from django_resilient_queue.metrics import render_metrics
-
     from django_resilient_queue.snapshots import refresh_job_counts
 
     started = time.perf_counter()

@@ -22,6 +22,7 @@ class ResilientQueueConfig(AppConfig):
     def ready(self) -> None:
         from . import (
             checks,  # noqa: F401  (registers the checks)
+            checks_alerts,  # noqa: F401  (registers the finer ALERTS checks)
             conf,
             redaction,  # noqa: F401  (registers the REDACT check)
         )
