@@ -24,6 +24,7 @@ class ResilientQueueConfig(AppConfig):
         from . import (
             checks,  # noqa: F401  (registers the checks)
             checks_schedules,  # noqa: F401  (registers the SCHEDULES field checks)
+            checks_alerts,  # noqa: F401  (registers the finer ALERTS checks)
             conf,
             redaction,  # noqa: F401  (registers the REDACT check)
         )

@@ -104,6 +104,9 @@ if os.environ.get("RESILIENT_QUEUE_TEST_SCHEDULES"):
 if os.environ.get("RESILIENT_QUEUE_TEST_CRON_JOBS"):
     # A module with an @job(cron=...): only the workers of the tests that ask for it tick it.
     RESILIENT_QUEUE["JOB_MODULES"] = [*RESILIENT_QUEUE["JOB_MODULES"], "tests.jobs_cron"]  # type: ignore[misc]
+if os.environ.get("RESILIENT_QUEUE_ALERTS"):
+    # Acceptance tests give their worker processes alert channels (JSON).
+    RESILIENT_QUEUE["ALERTS"] = json.loads(os.environ["RESILIENT_QUEUE_ALERTS"])
 
 if os.environ.get("RESILIENT_QUEUE_AGING"):
     interval, step = os.environ["RESILIENT_QUEUE_AGING"].split(",")

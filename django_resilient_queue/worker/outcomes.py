@@ -12,6 +12,7 @@ from django.db.models import Case, F, Value, When
 
 from .. import conf, registry
 from ..alerts.store import raise_alert, resolve_alert
+from ..counters import count_outcomes
 from ..db import dialect_for
 from ..db.base import SuccessfulRun
 from ..definition import JobDefinition
@@ -140,6 +141,7 @@ def apply_outcomes(pairs: list[tuple[Job, Outcome]]) -> list[bool]:
             if i not in written:
                 written[i] = _apply(job, outcome, alias, freed)
         limits.release_concurrency(freed)
+        count_outcomes(pairs, [written[i] for i in range(len(pairs))], alias)
     return [written[i] for i in range(len(pairs))]
 
 

@@ -14,6 +14,7 @@ from multiprocessing.connection import wait
 from multiprocessing.process import BaseProcess
 from types import FrameType
 
+from ..alerts.delivery import start_delivery_process
 from ..alerts.store import raise_alert
 from ..models import Job, JobStatus, WorkerState
 from .cancellation import CHECK_EVERY, stop_cancelled
@@ -90,6 +91,7 @@ class Supervisor:
         )
         for child in self.children:
             self._start(child)
+        self.delivery = start_delivery_process()  # alert outbox; ends with this process
         stop_deadline: float | None = None
         while True:
             if self.signals >= 2:
