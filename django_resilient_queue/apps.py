@@ -23,8 +23,8 @@ class ResilientQueueConfig(AppConfig):
     def ready(self) -> None:
         from . import (
             checks,  # noqa: F401  (registers the checks)
-            checks_schedules,  # noqa: F401  (registers the SCHEDULES field checks)
             checks_alerts,  # noqa: F401  (registers the finer ALERTS checks)
+            checks_schedules,  # noqa: F401  (registers the SCHEDULES field checks)
             conf,
             redaction,  # noqa: F401  (registers the REDACT check)
         )

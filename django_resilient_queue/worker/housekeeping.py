@@ -17,7 +17,6 @@ from ..alerts.evaluator import INTERVAL as EVALUATOR_INTERVAL
 from ..alerts.evaluator import AlertEvaluator
 from ..models import Worker, WorkerState
 from ..protection.aging import age_priorities, aging_settings
-from ..protection.backpressure import QueueLimits
 from ..services.retention import prune_queue_samples
 from .config import WorkerConfig
 from .dbretry import CONNECTION_ERRORS, OutageTracker, drop_connections
