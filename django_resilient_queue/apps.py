@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import logging
 
+import django
 from django.apps import AppConfig
 from django.utils.module_loading import autodiscover_modules
 
@@ -22,10 +23,17 @@ class ResilientQueueConfig(AppConfig):
     def ready(self) -> None:
         from . import (
             checks,  # noqa: F401  (registers the checks)
+            checks_alerts,  # noqa: F401  (registers the finer ALERTS checks)
+            checks_schedules,  # noqa: F401  (registers the SCHEDULES field checks)
             checks_serializers,  # noqa: F401  (registers the SERIALIZERS checks)
             conf,
             redaction,  # noqa: F401  (registers the REDACT check)
         )
+
+        if django.VERSION >= (6, 0):
+            from .djangotasks import runner
+
+            runner.install()  # workers can run rows that name Django Tasks
 
         autodiscover_modules("jobs")
         modules = conf.get("JOB_MODULES")

@@ -9,6 +9,7 @@ from typing import Any
 from django.core.checks import CheckMessage, Error, Tags, register
 
 from . import conf
+from .cron import CronError, validate_expression
 from .failures import coerce_category
 from .retry import Retry
 
@@ -138,8 +139,6 @@ def _check_job_modules(raw: Mapping[str, Any]) -> Iterable[CheckMessage]:
 
 
 def _check_schedules(raw: Mapping[str, Any]) -> Iterable[CheckMessage]:
-    from croniter import croniter
-
     schedules = raw.get("SCHEDULES", {})
     if not isinstance(schedules, Mapping):
         yield _error("RESILIENT_QUEUE['SCHEDULES'] must be a dict of name -> schedule.", 9)
@@ -151,9 +150,10 @@ def _check_schedules(raw: Mapping[str, Any]) -> Iterable[CheckMessage]:
         unknown = set(spec) - SCHEDULE_KEYS
         if unknown:
             yield _error(f"SCHEDULES[{name!r}] has unknown keys {sorted(unknown)}.", 9)
-        cron = spec["cron"]
-        if not isinstance(cron, str) or not croniter.is_valid(cron):
-            yield _error(f"SCHEDULES[{name!r}]: {cron!r} is not a valid cron expression.", 10)
+        try:
+            validate_expression(spec["cron"])
+        except CronError as exc:
+            yield _error(f"SCHEDULES[{name!r}]['cron']: {exc}.", 10)
         if spec.get("catch_up", "latest") not in ("latest", "all", "none"):
             yield _error(f"SCHEDULES[{name!r}]['catch_up'] must be latest, all or none.", 9)
 

@@ -7,6 +7,7 @@ import json
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -38,6 +39,20 @@ class JobContext:
             from .serialization import decode_value
 
             self.last_checkpoint = decode_value(stored)
+
+    @property
+    def scheduled_at(self) -> datetime | None:
+        """Return the tick time of the schedule that made this job (the same on every retry).
+
+        None for a job no schedule made. One query; from an async job, read
+        ``context.job.run_after`` instead (the tick time on a first attempt).
+        """
+        if self.job is None:
+            return None
+        from .models import ScheduleTick
+
+        ticks = ScheduleTick.objects.filter(job_id=self.job.pk).values_list("tick_at", flat=True)
+        return ticks.first()
 
     def set_progress(self, percent: float, message: str = "", stage: str = "") -> bool:
         """Record progress on the job row; return False if this run no longer owns the job."""

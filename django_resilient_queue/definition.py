@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, overload
 
 from . import registry
 from .context import JobContext
+from .cron import CronError, validate_expression
 from .failures import Classifier
 from .priority import Priority, validate_priority
 from .promises import validate_promises
@@ -54,10 +55,16 @@ class JobDefinition:
     expires_after: timedelta | None = None
     expires_at: datetime | None = None
     stall_timeout: float | timedelta | None = None
+    cron: str | None = None  # a schedule synced into a Schedule row by runworkers
 
     def __post_init__(self) -> None:
         validate_priority(int(self.priority))
         validate_promises(self)
+        if self.cron is not None:
+            try:
+                validate_expression(self.cron)
+            except CronError as exc:
+                raise CronError(f"{self.name}: {exc}") from None
         if self.breaker is not None and not isinstance(self.breaker, bool | Breaker):
             raise TypeError(f"{self.name}: breaker must be True or a Breaker(...)")
         if self.rate_limit is not None:
@@ -291,6 +298,7 @@ def job(
     redact: tuple[str, ...] | list[str] = (),
     expires_after: timedelta | None = None,
     stall_timeout: float | timedelta | None = None,
+    cron: str | None = None,
 ) -> Callable[[Callable[..., Any]], JobDefinition]: ...
 
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import timedelta
-from typing import Any
+from collections import defaultdict
+from collections.abc import Iterator, Mapping
 
-from django.db.models import Count, DurationField, ExpressionWrapper, F, Max, Min, Q, Sum
+from django.db.models import Count, Max, Min
 from django.utils import timezone
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import (
@@ -17,17 +16,29 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
+from .counters import (
+    ATTEMPTS,
+    DURATION_BUCKET,
+    DURATION_BUCKETS,
+    DURATION_SUM,
+    INF,
+    WAIT_BUCKET,
+    WAIT_BUCKETS,
+    WAIT_SUM,
+)
 from .models import (
     Alert,
-    Attempt,
-    AttemptOutcome,
+    AlertDelivery,
     BreakerState,
     CircuitBreaker,
+    Counter,
     DeadLetter,
     Job,
     JobStatus,
+    Schedule,
     Worker,
 )
+from .snapshots import LIVE_STATUSES, finished_counts
 
 PREFIX = "resilient_queue_"
 BREAKER_VALUES: dict[str, int] = {
@@ -35,8 +46,6 @@ BREAKER_VALUES: dict[str, int] = {
     BreakerState.HALF_OPEN: 1,
     BreakerState.OPEN: 2,
 }
-# Upper bounds (seconds) of the job duration histogram: from a no-op to a long batch job.
-DURATION_BUCKETS = (0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0, 30.0, 60.0, 300.0, 1800.0)
 
 
 class QueueCollector(Collector):
@@ -50,6 +59,7 @@ class QueueCollector(Collector):
         yield from self._queues()
         yield from self._attempts()
         yield from self._others()
+        yield from self._schedules()
 
     def _queues(self) -> Iterator[Metric]:
         now = timezone.now()
@@ -68,8 +78,15 @@ class QueueCollector(Collector):
         by_status = GaugeMetricFamily(
             PREFIX + "jobs", "Jobs in the table, per queue and status.", labels=["queue", "status"]
         )
-        for status_row in jobs.values("queue", "status").annotate(n=Count("id")).order_by():
-            by_status.add_metric([status_row["queue"], status_row["status"]], status_row["n"])
+        finished = finished_counts(self.using)
+        counted = jobs if finished is None else jobs.filter(status__in=LIVE_STATUSES)
+        groups = {
+            (r["queue"], r["status"]): r["n"]
+            for r in counted.values("queue", "status").annotate(n=Count("id")).order_by()
+        }
+        groups.update(finished or {})
+        for (queue, status), n in sorted(groups.items()):
+            by_status.add_metric([queue, status], n)
         longest = GaugeMetricFamily(
             PREFIX + "longest_running_job_seconds",
             "Runtime of the longest-running job, per queue (a hung-job signal).",
@@ -81,44 +98,71 @@ class QueueCollector(Collector):
         yield from (depth, oldest, by_status, longest)
 
     def _attempts(self) -> Iterator[Metric]:
-        attempts = Attempt.objects.using(self.using)
+        # Cumulative counters (``counters.py``): pruning Attempt rows never lowers them.
+        rows = Counter.objects.using(self.using).filter(
+            name__in=[ATTEMPTS, DURATION_BUCKET, DURATION_SUM, WAIT_BUCKET, WAIT_SUM]
+        )
+        values: dict[str, dict[str, dict[str, int]]] = defaultdict(lambda: defaultdict(dict))
+        for name, task, label, value in rows.values_list("name", "task", "label", "value"):
+            values[name][task][label] = value
         total = CounterMetricFamily(
             PREFIX + "attempts",
-            "Attempts kept in the table, per task and outcome.",
+            "Attempts ended, per task and outcome (kept when rows are pruned).",
             labels=["task", "outcome"],
         )
-        for row in attempts.values("job__task", "outcome").annotate(n=Count("id")).order_by():
-            total.add_metric([row["job__task"], row["outcome"]], row["n"])
+        for task, outcomes in sorted(values[ATTEMPTS].items()):
+            for outcome, n in sorted(outcomes.items()):
+                total.add_metric([task, outcome], n)
         yield total
-        yield self._durations(attempts)
-
-    def _durations(self, attempts: Any) -> Metric:
-
-        duration = ExpressionWrapper(
-            F("finished_at") - F("started_at"), output_field=DurationField()
-        )
-        finished = attempts.filter(
-            outcome__in=[AttemptOutcome.SUCCEEDED, AttemptOutcome.FAILED, AttemptOutcome.TIMEOUT],
-            started_at__isnull=False,
-            finished_at__isnull=False,
-        ).annotate(d=duration)
-        buckets = {
-            f"le{i}": Count("id", filter=Q(d__lte=timedelta(seconds=bound)))
-            for i, bound in enumerate(DURATION_BUCKETS)
-        }
-        family = HistogramMetricFamily(
+        yield _histogram(
             PREFIX + "job_duration_seconds",
-            "Run time of finished attempts, per task.",
-            labels=["task"],
+            "Run time of finished attempts (succeeded, failed, timeout), per task.",
+            "task",
+            DURATION_BUCKETS,
+            values[DURATION_BUCKET],
+            values[DURATION_SUM],
         )
-        rows = finished.values("job__task").annotate(n=Count("id"), total=Sum("d"), **buckets)
-        for row in rows.order_by():
-            counts = [(str(b), float(row[f"le{i}"])) for i, b in enumerate(DURATION_BUCKETS)]
-            counts.append(("+Inf", float(row["n"])))
-            total = row["total"]
-            seconds = total.total_seconds() if hasattr(total, "total_seconds") else 0.0
-            family.add_metric([row["job__task"]], counts, seconds)
-        return family
+        yield _histogram(
+            PREFIX + "queue_wait_seconds",
+            "Time a runnable job waited before a worker started it, per queue.",
+            "queue",
+            WAIT_BUCKETS,
+            values[WAIT_BUCKET],
+            values[WAIT_SUM],
+        )
+
+    def _schedules(self) -> Iterator[Metric]:
+        now = timezone.now()
+        lag = GaugeMetricFamily(
+            PREFIX + "schedule_lag_seconds",
+            "Seconds the next tick of an enabled schedule is overdue (0 when on time).",
+            labels=["schedule"],
+        )
+        last = GaugeMetricFamily(
+            PREFIX + "schedule_last_run_timestamp_seconds",
+            "When each schedule last ticked (Unix time).",
+            labels=["schedule"],
+        )
+        rows = Schedule.objects.using(self.using).filter(enabled=True)
+        for name, next_run, last_run in rows.values_list("name", "next_run_at", "last_run_at"):
+            overdue = (now - next_run).total_seconds() if next_run else 0.0
+            lag.add_metric([name], max(0.0, overdue))
+            if last_run:
+                last.add_metric([name], last_run.timestamp())
+        deliveries = GaugeMetricFamily(
+            PREFIX + "alert_deliveries",
+            "Alert notifications in the outbox, per channel type and status.",
+            labels=["channel_type", "status"],
+        )
+        per_status = (
+            AlertDelivery.objects.using(self.using)
+            .values("channel_type", "status")
+            .annotate(n=Count("id"))
+            .order_by()
+        )
+        for row in per_status:
+            deliveries.add_metric([row["channel_type"], row["status"]], row["n"])
+        yield from (lag, last, deliveries)
 
     def _others(self) -> Iterator[Metric]:
         letters = GaugeMetricFamily(
@@ -163,3 +207,26 @@ def render_metrics(using: str = "default") -> bytes:
     registry = CollectorRegistry(auto_describe=False)
     registry.register(QueueCollector(using))
     return generate_latest(registry)
+
+
+def _histogram(
+    name: str,
+    documentation: str,
+    label: str,
+    bounds: tuple[float, ...],
+    buckets: Mapping[str, Mapping[str, int]],
+    sums: Mapping[str, Mapping[str, int]],
+) -> Metric:
+    """Build a histogram family from per-bucket counters (each counts its own interval)."""
+    family = HistogramMetricFamily(name, documentation, labels=[label])
+    for key, counts in sorted(buckets.items()):
+        running = 0
+        cumulative = []
+        for bound in bounds:
+            running += counts.get(str(bound), 0)
+            cumulative.append((str(bound), float(running)))
+        running += counts.get(INF, 0)
+        cumulative.append((INF, float(running)))
+        seconds = sums.get(key, {}).get("", 0) / 1_000_000
+        family.add_metric([key], cumulative, seconds)
+    return family

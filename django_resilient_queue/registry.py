@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .exceptions import DuplicateTask, UnknownTask
@@ -13,6 +14,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger("django_resilient_queue.registry")
 
 _definitions: dict[str, JobDefinition] = {}
+# Turn a task name that no @job holds into a definition, or None (the Tasks backend's rows).
+_resolvers: list[Callable[[str], JobDefinition | None]] = []
 
 
 def register(definition: JobDefinition) -> None:
@@ -39,17 +42,34 @@ def _where(func: Any) -> str:
     return f"{origin[0]}:{origin[1]}" if origin else repr(func)
 
 
+def add_resolver(resolver: Callable[[str], JobDefinition | None]) -> None:
+    """Let ``resolver`` give the definition of names no ``@job`` holds (it must not raise)."""
+    if resolver not in _resolvers:
+        _resolvers.append(resolver)
+
+
+def find(name: str) -> JobDefinition | None:
+    """Return the definition of ``name``: a ``@job``, else what a resolver gives, else None."""
+    definition = _definitions.get(name)
+    if definition is None:
+        for resolver in _resolvers:
+            definition = resolver(name)
+            if definition is not None:
+                break
+    return definition
+
+
 def lookup(name: str) -> JobDefinition:
     """Return the definition of ``name``; raise ``UnknownTask`` for anything not registered."""
-    try:
-        return _definitions[name]
-    except KeyError:
-        raise UnknownTask(name) from None
+    definition = find(name)
+    if definition is None:
+        raise UnknownTask(name)
+    return definition
 
 
 def is_registered(name: str) -> bool:
-    """True when ``name`` is a registered ``@job``."""
-    return name in _definitions
+    """True when ``name`` is a registered ``@job`` (or a Django Task the backend resolves)."""
+    return find(name) is not None
 
 
 def has_gated_definitions() -> bool:

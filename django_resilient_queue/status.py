@@ -10,7 +10,16 @@ from django.db.models import Count, Min
 from django.utils import timezone
 
 from . import conf
-from .models import Alert, CircuitBreaker, DeadLetter, Job, JobStatus, Worker, WorkerState
+from .models import (
+    Alert,
+    CircuitBreaker,
+    DeadLetter,
+    Job,
+    JobStatus,
+    Schedule,
+    Worker,
+    WorkerState,
+)
 
 
 def collect_status() -> dict[str, Any]:
@@ -60,5 +69,18 @@ def collect_status() -> dict[str, Any]:
             Alert.objects.filter(resolved_at__isnull=True)
             .order_by("-last_seen_at")
             .values("kind", "severity", "message", "occurrences", "last_seen_at")
+        ),
+        "schedules": list(
+            Schedule.objects.order_by("name").values(
+                "name",
+                "task",
+                "cron",
+                "timezone",
+                "enabled",
+                "catch_up",
+                "source",
+                "next_run_at",
+                "last_run_at",
+            )
         ),
     }

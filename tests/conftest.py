@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -36,21 +37,45 @@ def worker_env(**extra: str) -> dict[str, str]:
     return env
 
 
+class LoggedProcess(subprocess.Popen[str]):
+    """A process whose output goes to a file, so a chatty process never blocks on a full pipe.
+
+    A pipe nobody reads fills at 64 KiB, and then every write of the worker (its logging
+    included) blocks: a long test that never calls ``communicate`` would freeze it.
+    ``communicate`` waits for the exit and returns what the process wrote.
+    """
+
+    def __init__(self, command: list[str], **kwargs: Any) -> None:
+        # Closed by Workers.reap, after the process is gone.
+        self.log = tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace")  # noqa: SIM115
+        super().__init__(command, stdout=self.log, stderr=subprocess.STDOUT, text=True, **kwargs)
+
+    def output(self) -> str:
+        """Everything the process has written so far."""
+        self.log.flush()
+        self.log.seek(0)
+        return self.log.read()
+
+    def communicate(
+        self, input: str | None = None, timeout: float | None = None
+    ) -> tuple[str, str]:
+        """Wait for the process to exit; return (its output, "")."""
+        self.wait(timeout=timeout)
+        return self.output(), ""
+
+
 class Workers:
     """Starts ``runworkers`` processes in their own process group and reaps them all."""
 
     def __init__(self) -> None:
-        self.processes: list[subprocess.Popen[str]] = []
+        self.processes: list[LoggedProcess] = []
 
-    def start(self, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    def start(self, *args: str, env: dict[str, str] | None = None) -> LoggedProcess:
         """Start ``manage.py runworkers ARGS`` and return it (stdout+stderr captured)."""
-        process = subprocess.Popen(
+        process = LoggedProcess(
             [sys.executable, "-m", "django", "runworkers", *args],
             cwd=REPO,
             env=env or worker_env(),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
             start_new_session=True,  # its own process group: tests can kill -9 the whole group
         )
         self.processes.append(process)
@@ -72,7 +97,7 @@ class Workers:
         return process.returncode, output
 
     @staticmethod
-    def kill_group(process: subprocess.Popen[str], sig: int = signal.SIGKILL) -> None:
+    def kill_group(process: subprocess.Popen[Any], sig: int = signal.SIGKILL) -> None:
         """Send ``sig`` to the whole process group of ``process``."""
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, sig)
@@ -83,6 +108,7 @@ class Workers:
             self.kill_group(process)
             with contextlib.suppress(subprocess.TimeoutExpired):
                 process.communicate(timeout=10)
+            process.log.close()
 
 
 @pytest.fixture

@@ -85,3 +85,52 @@ class BreakerFactory(factory.django.DjangoModelFactory):
         model = "django_resilient_queue.CircuitBreaker"
 
     key = factory.Sequence(lambda n: f"tests.jobs.key{n}")
+
+
+class AttemptFactory(factory.django.DjangoModelFactory):
+    """A failed first attempt of a job."""
+
+    class Meta:
+        model = "django_resilient_queue.Attempt"
+
+    job = factory.SubFactory(JobFactory, status=JobStatus.FAILED, attempts=1)
+    number = 1
+    outcome = "failed"
+    failure_category = "NETWORK"
+    error_type = "builtins.ConnectionError"
+    error_message = "connection refused"
+    traceback = "Traceback (most recent call last):\n  ...\nConnectionError: connection refused\n"
+
+
+class AlertDeliveryFactory(factory.django.DjangoModelFactory):
+    """A failed webhook delivery of an alert."""
+
+    class Meta:
+        model = "django_resilient_queue.AlertDelivery"
+
+    alert = factory.SubFactory(AlertFactory)
+    channel = "0"
+    channel_type = "webhook"
+    status = "failed"
+    attempts = 2
+    last_error = "HTTP 500"
+    payload = factory.LazyFunction(lambda: {"kind": "BREAKER_OPEN", "message": "open"})
+
+
+class QueueStateFactory(factory.django.DjangoModelFactory):
+    """A queue that was acted on and is active."""
+
+    class Meta:
+        model = "django_resilient_queue.QueueState"
+
+    name = factory.Sequence(lambda n: f"queue-{n}")
+
+
+class QueueSampleFactory(factory.django.DjangoModelFactory):
+    """One sample of the default queue, now."""
+
+    class Meta:
+        model = "django_resilient_queue.QueueSample"
+
+    queue = "default"
+    taken_at = factory.LazyFunction(timezone.now)

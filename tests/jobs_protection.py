@@ -26,6 +26,12 @@ def call_dependency(n: int) -> int:
     return n
 
 
+@job(breaker=Breaker(failure_threshold=1, window=60, reset_timeout=1, half_open_max=1))
+def always_down(n: int) -> None:
+    """A dependency that never comes back: its breaker reopens every second."""
+    raise ConnectionError("dependency is down")
+
+
 @job(rate_limit="10/s")
 def rate_limited(n: int) -> int:
     """At most ten starts per second, across every worker."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -37,6 +38,7 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    "django.contrib.staticfiles",  # the admin's CSS for the browser tests' live server
     "django_resilient_queue",
     "tests.testapp",
 ]
@@ -46,6 +48,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
 ]
 ROOT_URLCONF = "tests.urls"
+STATIC_URL = "/static/"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
@@ -78,6 +81,38 @@ RESILIENT_QUEUE: dict[str, object] = {
     "LEASE_SECONDS": float(os.environ.get("RESILIENT_QUEUE_LEASE_SECONDS", "60")),
     "HEARTBEAT_SECONDS": float(os.environ.get("RESILIENT_QUEUE_HEARTBEAT_SECONDS", "10")),
 }
+
+# Django 6's Tasks framework on our backend (Django 5.2 ignores the setting). Failing Tasks
+# retry at once, so a test sees every attempt without waiting.
+TASKS = {
+    "default": {
+        "BACKEND": "django_resilient_queue.backend.ResilientQueueBackend",
+        "OPTIONS": {
+            "retry": {"max_attempts": 2, "backoff": {"kind": "fixed", "delay": 0}},
+            "timeout": 60,
+        },
+    },
+    "second": {"BACKEND": "django_resilient_queue.backend.ResilientQueueBackend"},
+}
+
+if os.environ.get("RESILIENT_QUEUE_EXTRA_JOB_MODULE"):
+    # The --reload test's module, written to a temporary directory on PYTHONPATH.
+    _extra = os.environ["RESILIENT_QUEUE_EXTRA_JOB_MODULE"]
+    RESILIENT_QUEUE["JOB_MODULES"] = [
+        "tests.jobs",
+        "tests.jobs_unique",
+        "tests.jobs_protection",
+        _extra,
+    ]
+if os.environ.get("RESILIENT_QUEUE_TEST_SCHEDULES"):
+    # Acceptance tests of cron schedules declare theirs through the environment.
+    RESILIENT_QUEUE["SCHEDULES"] = json.loads(os.environ["RESILIENT_QUEUE_TEST_SCHEDULES"])
+if os.environ.get("RESILIENT_QUEUE_TEST_CRON_JOBS"):
+    # A module with an @job(cron=...): only the workers of the tests that ask for it tick it.
+    RESILIENT_QUEUE["JOB_MODULES"] = [*RESILIENT_QUEUE["JOB_MODULES"], "tests.jobs_cron"]  # type: ignore[misc]
+if os.environ.get("RESILIENT_QUEUE_ALERTS"):
+    # Acceptance tests give their worker processes alert channels (JSON).
+    RESILIENT_QUEUE["ALERTS"] = json.loads(os.environ["RESILIENT_QUEUE_ALERTS"])
 
 if os.environ.get("RESILIENT_QUEUE_AGING"):
     interval, step = os.environ["RESILIENT_QUEUE_AGING"].split(",")

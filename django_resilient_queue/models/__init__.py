@@ -4,6 +4,7 @@ from .alert import Alert, AlertSeverity
 from .attempt import Attempt, AttemptOutcome
 from .breaker import BreakerState, CircuitBreaker
 from .counter import Counter
+from .dashboard import Dashboard
 from .dead_letter import DeadLetter
 from .delivery import AlertDelivery, DeliveryStatus
 from .gate import Gate, GateKind
@@ -23,6 +24,7 @@ __all__ = [
     "CatchUp",
     "CircuitBreaker",
     "Counter",
+    "Dashboard",
     "DeadLetter",
     "DeliveryStatus",
     "Gate",

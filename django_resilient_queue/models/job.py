@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 from django.db import models
 from django.utils import timezone
 
+from .fields import SafeJSONField
+
 if TYPE_CHECKING:
     from .dead_letter import DeadLetter
 
@@ -61,8 +63,8 @@ class Job(models.Model):
     queue = models.CharField(max_length=100, default="default")
     priority = models.SmallIntegerField(default=0)
     status = models.CharField(max_length=16, choices=JobStatus.choices, default=JobStatus.QUEUED)
-    args = models.JSONField(default=list, blank=True)
-    kwargs = models.JSONField(default=dict, blank=True)
+    args = SafeJSONField(default=list, blank=True)
+    kwargs = SafeJSONField(default=dict, blank=True)
     run_after = models.DateTimeField(default=timezone.now)
     attempts = models.PositiveIntegerField(default=0, help_text="Runs that started.")
     # The fencing token's run number: grows by one at every claim and never goes back,
@@ -71,16 +73,16 @@ class Job(models.Model):
     max_attempts = models.PositiveIntegerField(default=3)
     stalls = models.PositiveIntegerField(default=0, help_text="Runs lost with their worker.")
     timeout = models.FloatField(null=True, blank=True, help_text="Hard limit in seconds.")
-    result = models.JSONField(null=True, blank=True)
+    result = SafeJSONField(null=True, blank=True)
     unique_key = models.CharField(max_length=255, null=True, blank=True)
     # Set while the job holds its uniqueness; the UNIQUE index makes concurrent
     # enqueuers of one key race in the database, not in Python. NULLs never clash,
     # which gives MariaDB the partial unique index it lacks.
     unique_lock = models.CharField(max_length=64, null=True, blank=True, editable=False)
     unique_until = models.DateTimeField(null=True, blank=True)
-    progress = models.JSONField(default=dict, blank=True)
+    progress = SafeJSONField(default=dict, blank=True)
     # The last value the job stored with context.checkpoint(); read back by the next attempt.
-    checkpoint = models.JSONField(null=True, blank=True)
+    checkpoint = SafeJSONField(null=True, blank=True)
     # A queued job not started by then never runs (it ends cancelled, reason "expired").
     expires_at = models.DateTimeField(null=True, blank=True)
     # Seconds without a change of progress after which a running job is stopped as stalled.

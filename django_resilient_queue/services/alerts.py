@@ -8,6 +8,7 @@ from typing import Any
 from django.db import router, transaction
 from django.utils import timezone
 
+from ..alerts.dispatch import notify_resolved
 from ..models import Alert
 from .results import ActionResult, id_batches, user_or_none
 
@@ -26,9 +27,11 @@ def resolve_alerts(alerts: Any, *, by: Any = None) -> ActionResult:
         with transaction.atomic(using=alias):
             active = Alert.objects.using(alias).filter(pk__in=batch, resolved_at__isnull=True)
             ids = list(active.select_for_update().values_list("pk", flat=True))
+            now = timezone.now()
             Alert.objects.using(alias).filter(pk__in=ids).update(
-                resolved_at=timezone.now(), resolved_by=user_or_none(by)
+                resolved_at=now, resolved_by=user_or_none(by)
             )
+            notify_resolved(ids, now, alias)  # people told it fired are told it is over
             total += ActionResult(len(ids), len(batch) - len(ids), tuple(ids))
     return total
 

@@ -10,6 +10,7 @@ from django.utils import timezone
 from .. import conf, registry
 from ..exceptions import UnknownTask
 from ..models import Attempt, DeadLetter, Job
+from ..poison import storable
 from ..promises import expires_at_for, stall_seconds
 from ..serialization import decode_arguments
 from .results import ActionResult, id_batches
@@ -38,8 +39,9 @@ def create_dead_letter(job: Job, last: Attempt, *, reason: str, using: str) -> D
         task=job.task,
         queue=job.queue,
         priority=job.priority,
-        args=job.args,
-        kwargs=job.kwargs,
+        # NOT NULL columns: a row from outside enqueue() may hold JSON null there.
+        args=storable(job.args, []),
+        kwargs=storable(job.kwargs, {}),
         reason=reason[:255],
         failure_category=last.failure_category,
         error_type=last.error_type,

@@ -51,22 +51,34 @@ def retry_jobs(jobs: Any, *, by: Any = None) -> ActionResult:
 
 
 def cancel_jobs(jobs: Any, *, by: Any = None) -> ActionResult:
-    """Cancel queued jobs at once; running and finished jobs are not eligible.
+    """Cancel queued jobs at once, and ask the workers of running jobs to stop them.
 
-    A cancelled job never runs. Stopping a job that already runs is not supported yet:
-    such jobs are counted as not eligible.
+    A queued job becomes ``cancelled`` and never runs. A running job gets
+    ``cancel_requested_at``: the supervisor of the worker that runs it stops it within
+    about a second or two, its attempt ends ``cancelled`` and so does the job. Finished
+    jobs, and running jobs already asked to stop, are not eligible.
     """
     alias = router.db_for_write(Job)
     total = ActionResult()
     for batch in id_batches(Job, jobs):
         with transaction.atomic(using=alias):
+            now = timezone.now()
             rows = Job.objects.using(alias).select_for_update(skip_locked=True)
             queued = rows.filter(pk__in=batch, status=JobStatus.QUEUED)
             ids = list(queued.values_list("pk", flat=True))
             Job.objects.using(alias).filter(pk__in=ids, status=JobStatus.QUEUED).update(
-                status=JobStatus.CANCELLED, finished_at=timezone.now()
+                status=JobStatus.CANCELLED, finished_at=now, reason="cancelled"
             )
-            total += ActionResult(len(ids), len(batch) - len(ids), tuple(ids))
+            running = Job.objects.using(alias).filter(
+                pk__in=batch, status=JobStatus.RUNNING, cancel_requested_at__isnull=True
+            )
+            running_ids = list(running.values_list("pk", flat=True))
+            # No row lock: the worker's fenced writes and this single UPDATE never conflict.
+            Job.objects.using(alias).filter(
+                pk__in=running_ids, status=JobStatus.RUNNING, cancel_requested_at__isnull=True
+            ).update(cancel_requested_at=now)
+            changed = ids + running_ids
+            total += ActionResult(len(changed), len(batch) - len(changed), tuple(changed))
     return total
 
 

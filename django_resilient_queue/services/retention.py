@@ -8,9 +8,11 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from ..models import Job
+from ..models import Job, QueueSample
 
 BATCH = 1000
+# The dashboard draws at most a day: samples are kept two.
+SAMPLE_RETENTION = timedelta(days=2)
 
 
 def prune_finished_jobs(
@@ -34,3 +36,15 @@ def prune_finished_jobs(
             deleted += len(ids)
         counts[status] = deleted
     return counts
+
+
+def prune_queue_samples(older_than: timedelta = SAMPLE_RETENTION, *, dry_run: bool = False) -> int:
+    """Delete the dashboard's queue samples older than ``older_than``, in batches."""
+    old = QueueSample.objects.filter(taken_at__lt=timezone.now() - older_than)
+    if dry_run:
+        return old.count()
+    deleted = 0
+    while ids := list(old.values_list("pk", flat=True)[: BATCH * 5]):
+        QueueSample.objects.filter(pk__in=ids).delete()
+        deleted += len(ids)
+    return deleted

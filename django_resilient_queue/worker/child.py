@@ -6,7 +6,6 @@ import functools
 import logging
 import os
 import signal
-import socket
 import threading
 import time
 from collections import deque
@@ -25,6 +24,7 @@ from .config import WorkerConfig
 from .dbretry import CONNECTION_ERRORS, OutageTracker, call_with_reconnect, drop_connections
 from .executor import Outcome, execute_unit
 from .heartbeat import Heartbeat
+from .identity import register_worker
 from .outcomes import apply_outcome, apply_outcomes
 from .slots import FINISHED, PENDING, Slots
 from .timeouts import interrupt_thread
@@ -124,15 +124,7 @@ class Child:
 
     def _register(self) -> Worker:
         dialect_for(connection).prepare_worker_connection()
-        pid = os.getpid()
-        return Worker.objects.create(
-            name=f"{socket.gethostname()}:{self.supervisor_pid}:{self.number}:{pid}",
-            hostname=socket.gethostname(),
-            pid=pid,
-            supervisor_pid=self.supervisor_pid,
-            queues=list(self.config.queues),
-            threads=self.config.threads,
-        )
+        return register_worker(self.config, self.number, self.supervisor_pid)
 
     def _unregister(self) -> None:
         try:
@@ -153,6 +145,8 @@ class Child:
             with self.lock:
                 free = len(self.free_slots)
             claimed: list[list[Job]] = []
+            budget = self.config.budget(self.processed + len(self.inflight))
+            free = free if budget is None else min(free, budget)
             if free:
                 self.wake.clear()
                 claimed = self._claim(free)
@@ -205,9 +199,8 @@ class Child:
         if self.avg_duration is None:
             return 1  # learn how long jobs take before claiming ahead
         size = max(1, min(PREFETCH_MAX, int(PREFETCH_WINDOW / max(self.avg_duration, 1e-4))))
-        if self.config.max_jobs_per_child:
-            size = min(size, max(1, self.config.max_jobs_per_child - self.processed))
-        return size
+        budget = self.config.budget(self.processed)
+        return size if budget is None else min(size, max(1, budget))
 
     def _run_inline(self, index: int, unit: list[Job]) -> bool:
         """Run one unit; return True when every job of it succeeded."""
@@ -254,9 +247,7 @@ class Child:
         for index, unit, _ in self.buffer:
             self._free(index, unit)
         self.buffer.clear()
-        limit = self.config.max_jobs_per_child
-        if limit and self.processed >= limit:
-            self.recycle = True
+        self._check_limits()
 
     def _write_one(self, job: Job, outcome: Outcome) -> bool:
         try:
@@ -348,8 +339,13 @@ class Child:
     def _record(self, unit: list[Job], outcomes: list[Outcome]) -> None:
         for job, outcome in zip(unit, outcomes, strict=True):
             self._count(job, outcome, self._write_one(job, outcome))
-        limit = self.config.max_jobs_per_child
-        if limit and self.processed >= limit:
+        self._check_limits()
+
+    def _check_limits(self) -> None:
+        """--max-tasks reached: stop for good; --max-jobs-per-child reached: be recycled."""
+        if self.config.max_tasks and self.processed >= self.config.max_tasks:
+            self.stopping = True
+        elif self.config.max_jobs_per_child and self.processed >= self.config.max_jobs_per_child:
             self.recycle = True
 
     def _free(self, slot: int, unit: list[Job]) -> None:
@@ -401,6 +397,11 @@ class Child:
                 logger.error("job id=%s overran its timeout; recycling this child", unit[0].pk)
 
     def _on_beat(self, stop_requested: bool, rss_mb: float) -> None:
+        if os.getppid() != self.supervisor_pid and not self.stopping:
+            # Our supervisor is gone (killed, or a --reload parent that stopped it hard):
+            # finish what runs and exit rather than serve on, unsupervised.
+            logger.warning("supervisor pid=%s is gone; stopping", self.supervisor_pid)
+            self.stopping = True
         if stop_requested:
             self.stop_requested = True
             self.stopping = True

@@ -12,6 +12,7 @@ from ..models import Job
 from ..protection.batching import batch_readiness
 from ..protection.gates import GateKeeper
 from .config import WorkerConfig
+from .pausing import PausedQueues, exclude_paused
 
 
 class Claimer:
@@ -22,6 +23,7 @@ class Claimer:
         self.worker_id = worker_id
         self.config = config
         self.gates = GateKeeper()
+        self.paused = PausedQueues()
 
     def claim(self, free_slots: int) -> list[list[Job]]:
         """Return units of work now marked running: ``[job]``, or a batch of one task's jobs."""
@@ -56,6 +58,7 @@ class Claimer:
         # A single-threaded child runs the jobs it claimed ahead one after another: one
         # concurrency place per key covers them all.
         sequential = one_by_one and self.config.threads == 1
+        options["where"] = exclude_paused(options.get("where"), self.paused.current())  # type: ignore[arg-type]
 
         def admit(jobs: list[Job], at: datetime) -> list[Job]:
             return self.gates.admit(jobs, at, sequential=sequential)
@@ -74,6 +77,8 @@ class Claimer:
         """True while a job that may start now is queued (held-back jobs do not count)."""
         now = timezone.now()
         runnable = Job.objects.runnable(now).in_queues(list(self.config.queues))
+        if paused := self.paused.current():
+            runnable = runnable.exclude(queue__in=paused)
         if GateKeeper.active():
             self.gates.invalidate()  # deciding to exit: no stale snapshot
             runnable = runnable.filter(self.gates.exclusions(now).q())

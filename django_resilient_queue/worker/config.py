@@ -18,6 +18,11 @@ class WorkerConfig:
     max_jobs_per_child: int | None = None
     max_memory_mb: float | None = None
     graceful_timeout: float = 30.0
+    # Each child exits (for good, not recycled) after running this many jobs.
+    max_tasks: int | None = None
+    # A name the operator chose for the Worker row (one per child: "-<n>" is added when
+    # there are several); a restarted child takes its row back.
+    worker_id: str | None = None
     poll_interval: float = 1.0
     lease_seconds: float = 60.0
     heartbeat_seconds: float = 10.0
@@ -34,6 +39,22 @@ class WorkerConfig:
             raise ValueError("--max-memory-mb must be positive")
         if self.graceful_timeout < 0:
             raise ValueError("--graceful-timeout must be >= 0")
+        if self.max_tasks is not None and self.max_tasks < 1:
+            raise ValueError("--max-tasks must be at least 1")
+        if not self.poll_interval > 0:
+            raise ValueError("--interval must be a positive number of seconds")
+        if self.worker_id is not None and not 0 < len(self.worker_id) <= 200:
+            raise ValueError("--worker-id must be 1 to 200 characters")
+
+    @property
+    def finite(self) -> bool:
+        """True when children end on their own (--burst, --max-tasks) and are not restarted."""
+        return self.burst or self.max_tasks is not None
+
+    def budget(self, processed: int) -> int | None:
+        """Jobs a child that ran ``processed`` may still claim (None: no bound)."""
+        bounds = [b for b in (self.max_jobs_per_child, self.max_tasks) if b]
+        return max(0, min(bounds) - processed) if bounds else None
 
     @classmethod
     def from_settings(cls, **overrides: object) -> WorkerConfig:

@@ -18,6 +18,7 @@ from ..definition import JobDefinition
 from ..exceptions import Discard, RetryLater, UnknownTask
 from ..failures import FailureCategory, classify
 from ..models import Job
+from ..poison import row_problem
 from ..redaction import redact_text
 from ..serialization import decode_arguments, encode_result
 from . import expiry, stalls
@@ -26,7 +27,7 @@ from .timeouts import SoftTimeout, soft_timeout
 # "unstarted": claimed ahead but never run; it goes back as if never claimed (no Attempt).
 # "expired": claimed after its expires_at; it ends cancelled without a run (no Attempt).
 OutcomeKind = Literal[
-    "succeeded", "failed", "timeout", "released", "abandoned", "unstarted", "expired"
+    "succeeded", "failed", "timeout", "released", "abandoned", "unstarted", "cancelled", "expired"
 ]
 
 
@@ -105,6 +106,11 @@ def execute_unit(
 
     ``on_deadline`` is told when the run's deadline moves (a stall timeout's does).
     """
+    refused = [refuse_poison(job) for job in unit]
+    if any(refused):  # poison rows never run; the rest of the unit does
+        healthy = [job for job, outcome in zip(unit, refused, strict=True) if outcome is None]
+        ran = iter(execute_unit(healthy, deadline) if healthy else [])
+        return [outcome or next(ran) for outcome in refused]
     now = timezone.now()
     if any(expiry.is_expired(job, now) for job in unit):
         return _execute_unexpired(unit, deadline, now)
@@ -164,10 +170,31 @@ def execute_batch(unit: list[Job], deadline: float) -> list[Outcome]:
     return [dataclasses.replace(failed, kind="released", split=True, reason=reason) for _ in unit]
 
 
+def refuse_poison(job: Job) -> Outcome | None:
+    """A VALIDATION failure, never retried, for a row whose arguments cannot be called."""
+    problem = row_problem(job.args, job.kwargs)
+    if problem is None:
+        return None
+    now = timezone.now()
+    return Outcome(
+        kind="failed",
+        started_at=now,
+        finished_at=now,
+        category=FailureCategory.VALIDATION,
+        error_type="PoisonRow",
+        error_message=problem,
+        no_retry=True,
+        reason=problem,
+    )
+
+
 def execute(
     job: Job, deadline: float, on_deadline: Callable[[float], None] | None = None
 ) -> Outcome:
     """Run ``job`` until it returns, raises, or passes ``deadline`` (epoch seconds)."""
+    refused = refuse_poison(job)
+    if refused is not None:
+        return refused
     started_at = timezone.now()
     watch = stalls.start(job, deadline, on_deadline)
     try:

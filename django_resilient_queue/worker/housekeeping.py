@@ -1,6 +1,6 @@
 """The supervisor's periodic work, shared through the database (any number may run it):
 renew the leases of its children's jobs, take back expired leases, age priorities,
-mark silent workers lost, and resolve depth alerts that cleared."""
+mark silent workers lost, and evaluate the alert rules (one holder at a time)."""
 
 from __future__ import annotations
 
@@ -13,16 +13,18 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from .. import conf
-from ..alerts.store import resolve_alert
-from ..models import Alert, Job, JobStatus, Worker, WorkerState
+from ..alerts.evaluator import INTERVAL as EVALUATOR_INTERVAL
+from ..alerts.evaluator import AlertEvaluator
+from ..models import Worker, WorkerState
 from ..protection.aging import age_priorities, aging_settings
-from ..protection.backpressure import QueueLimits
+from ..services.retention import prune_queue_samples
 from .config import WorkerConfig
 from .dbretry import CONNECTION_ERRORS, OutageTracker, drop_connections
 from .expiry import expire_queued_jobs
 from .heartbeat import renew_leases
 from .reaper import reap_expired_leases
+from .sampling import EVERY as SAMPLE_EVERY
+from .sampling import take_samples
 
 logger = logging.getLogger("django_resilient_queue.supervisor")
 
@@ -55,8 +57,10 @@ class Housekeeping:
             Periodic(max(0.5, min(5.0, lease / 4)), reap_expired_leases),
             Periodic(max(0.5, min(30.0, interval / 4)), lambda: age_priorities(timezone.now())),
             Periodic(max(5.0, lease), self._mark_lost_workers),
-            Periodic(15.0, resolve_cleared_depth_alerts),
             Periodic(30.0, expire_queued_jobs),  # the claim ends the rest (worker/expiry.py)
+            Periodic(SAMPLE_EVERY, take_samples),  # the admin dashboard's history
+            Periodic(600.0, prune_queue_samples),
+            Periodic(EVALUATOR_INTERVAL, AlertEvaluator().tick),  # one holder of its lease
         ]
 
     def tick(self) -> None:
@@ -97,19 +101,3 @@ def mark_worker_gone(pid: int | None, state: str) -> None:
     Worker.objects.filter(pid=pid, supervisor_pid=os.getpid(), state=WorkerState.RUNNING).update(
         state=state, stopped_at=timezone.now(), current_jobs=[]
     )
-
-
-def resolve_cleared_depth_alerts() -> None:
-    """Resolve QUEUE_DEPTH_HIGH alerts of queues back below their threshold."""
-    for alert in Alert.objects.filter(kind="QUEUE_DEPTH_HIGH", resolved_at__isnull=True):
-        queue = str(alert.context.get("queue", ""))
-        limits = QueueLimits.from_options(conf.queue_options(queue))
-        if limits is None:
-            resolve_alert(alert.fingerprint)
-            continue
-        cap = int(limits.max_depth * limits.backpressure_threshold)
-        depth = len(
-            Job.objects.filter(queue=queue, status=JobStatus.QUEUED).values_list("pk")[:cap]
-        )
-        if depth < cap:
-            resolve_alert(alert.fingerprint)

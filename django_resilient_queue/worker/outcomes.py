@@ -12,6 +12,7 @@ from django.db.models import Case, F, Value, When
 
 from .. import conf, registry
 from ..alerts.store import raise_alert, resolve_alert
+from ..counters import count_outcomes
 from ..db import dialect_for
 from ..db.base import SuccessfulRun
 from ..definition import JobDefinition
@@ -98,7 +99,7 @@ def release_gates(
     config = definition.breaker_config if definition else None
     if not job.breaker_key or config is None:
         return
-    if outcome.kind in ("released", "abandoned", "unstarted", "expired"):
+    if outcome.kind in ("released", "abandoned", "unstarted", "cancelled", "expired"):
         # Says nothing about the dependency; if it was a trial (perhaps admitted by a
         # process that is gone), its place is given back.
         breaker.unadmit(job)
@@ -141,6 +142,7 @@ def apply_outcomes(pairs: list[tuple[Job, Outcome]]) -> list[bool]:
             if i not in written:
                 written[i] = _apply(job, outcome, alias, freed)
         limits.release_concurrency(freed)
+        count_outcomes(pairs, [written[i] for i in range(len(pairs))], alias)
     return [written[i] for i in range(len(pairs))]
 
 
@@ -233,6 +235,17 @@ def _apply(job: Job, outcome: Outcome, alias: str, freed: dict[str, int]) -> boo
         return True
     if outcome.kind == "abandoned":
         return _apply_abandoned(job, outcome, fence, alias, freed)
+    if outcome.kind == "cancelled":  # an operator stopped it (worker/cancellation.py)
+        if not fence.update(
+            status=JobStatus.CANCELLED,
+            finished_at=outcome.finished_at,
+            lease_expires_at=None,
+            reason="cancelled",
+        ):
+            return False
+        _attempt(job, outcome, AttemptOutcome.CANCELLED).save(using=alias)
+        release_gates(job, definition, outcome, freed)
+        return True
     return _apply_failure(job, outcome, definition, fence, alias, freed)
 
 

@@ -9,12 +9,15 @@ from django.utils import timezone
 
 from ..models import Job, JobStatus
 from . import stalls
-from .executor import Outcome
+from .dbretry import CONNECTION_ERRORS
+from .executor import Outcome, OutcomeKind
 from .outcomes import apply_outcome
 
 logger = logging.getLogger("django_resilient_queue.reaper")
 
 BATCH = 100
+# Columns a take-back never reads: a big or malformed result or progress is not loaded.
+UNNEEDED = ("result", "progress", "checkpoint")
 
 
 def reap_expired_leases(limit: int = BATCH) -> int:
@@ -25,14 +28,17 @@ def reap_expired_leases(limit: int = BATCH) -> int:
     """
     now = timezone.now()
     expired = list(
-        Job.objects.filter(status=JobStatus.RUNNING, lease_expires_at__lt=now).order_by(
-            "lease_expires_at"
-        )[:limit]
+        Job.objects.filter(status=JobStatus.RUNNING, lease_expires_at__lt=now)
+        .defer(*UNNEEDED)
+        .order_by("lease_expires_at")[:limit]
     )
     taken = 0
     for job in expired:
-        outcome = Outcome.lost("abandoned", job.started_at, "lease expired: the worker was lost")
-        if apply_outcome(job, outcome):
+        kind: OutcomeKind = (
+            "cancelled" if job.cancel_requested_at else "abandoned"
+        )  # asked to stop: done
+        outcome = Outcome.lost(kind, job.started_at, "lease expired: the worker was lost")
+        if _apply_one(job, outcome):
             taken += 1
     if taken:
         logger.warning("took back %s jobs whose lease expired", taken)
@@ -41,12 +47,29 @@ def reap_expired_leases(limit: int = BATCH) -> int:
 
 def take_back(job_id: int, attempt: int, kind: str, message: str) -> bool:
     """Record how the run (job_id, attempt) of a dead or killed child ended, if still running."""
-    job = Job.objects.filter(pk=job_id, attempts=attempt, status=JobStatus.RUNNING).first()
+    job = (
+        Job.objects.filter(pk=job_id, attempts=attempt, status=JobStatus.RUNNING)
+        .defer(*UNNEEDED)
+        .first()
+    )
     if job is None:
         return False
+    if job.cancel_requested_at is not None:
+        kind = "cancelled"  # an operator asked to stop it: it never comes back to the queue
     outcome = Outcome.lost(kind, job.started_at, message)  # type: ignore[arg-type]
     if kind == "timeout" and stalls.killed_for_stall(job):
         outcome = dataclasses.replace(
             outcome, error_type=stalls.ERROR_TYPE, error_message=stalls.stall_message(job)
         )
     return apply_outcome(job, outcome)
+
+
+def _apply_one(job: Job, outcome: Outcome) -> bool:
+    """Write one take-back; a row that cannot be written is logged, never stops the pass."""
+    try:
+        return apply_outcome(job, outcome)
+    except CONNECTION_ERRORS:
+        raise  # the caller reconnects and tries again later
+    except Exception:
+        logger.exception("job id=%s: its expired lease could not be taken back", job.pk)
+        return False

@@ -57,6 +57,15 @@ class Slots:
             base = index * FIELDS
             self._array[base : base + FIELDS] = [0.0, 0.0, 0.0]
 
+    def expire(self, index: int, job_id: int, attempt: int, deadline: float) -> bool:
+        """Move the deadline of slot ``index`` if it still runs (job_id, attempt)."""
+        with self._array.get_lock():
+            base = index * FIELDS
+            if self._array[base : base + 2] != [float(job_id), float(attempt)]:
+                return False
+            self._array[base + 2] = deadline
+            return True
+
     def busy(self) -> list[SlotState]:
         """Return the occupied slots."""
         with self._array.get_lock():

@@ -7,19 +7,23 @@ import logging
 import multiprocessing
 import os
 import signal
+import threading
 import time
 from dataclasses import dataclass, field
 from multiprocessing.connection import wait
 from multiprocessing.process import BaseProcess
 from types import FrameType
 
+from ..alerts.delivery import start_delivery_process
 from ..alerts.store import raise_alert
 from ..models import Job, JobStatus, WorkerState
+from .cancellation import CHECK_EVERY, stop_cancelled
 from .child import EXIT_RECYCLE, EXIT_STOP_REQUESTED, child_main, slot_count
 from .config import WorkerConfig
 from .dbretry import CONNECTION_ERRORS, OutageTracker, drop_connections
-from .housekeeping import Housekeeping, mark_worker_gone
+from .housekeeping import Housekeeping, Periodic, mark_worker_gone
 from .reaper import take_back
+from .scheduler import Scheduler
 from .slots import Slots
 
 logger = logging.getLogger("django_resilient_queue.supervisor")
@@ -61,14 +65,23 @@ class Supervisor:
         self.pending: list[PendingWrite] = []
         self.tracker = OutageTracker(f"supervisor pid={os.getpid()}")
         self.housekeeping = Housekeeping(config, self._running_runs, self.tracker)
+        stop = lambda: stop_cancelled(self._alive(), config.kill_grace)  # noqa: E731
+        self.housekeeping.tasks.append(Periodic(CHECK_EVERY, stop))
+        self.scheduler = Scheduler(self.tracker, active=not config.burst)
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         self.signals += 1
 
+    def request_stop(self) -> None:
+        """Stop gracefully, as a first SIGTERM does (for an owner of the signals: --reload)."""
+        self.signals = max(self.signals, 1)
+
     def run(self) -> int:
         """Supervise until stopped (or, with --burst, until every child ran out of work)."""
-        signal.signal(signal.SIGTERM, self._on_signal)
-        signal.signal(signal.SIGINT, self._on_signal)
+        if threading.current_thread() is threading.main_thread():
+            # Under --reload this runs on a thread: the reloader owns the signals.
+            signal.signal(signal.SIGTERM, self._on_signal)
+            signal.signal(signal.SIGINT, self._on_signal)
         logger.info(
             "runworkers pid=%s processes=%s threads=%s queues=%s",
             os.getpid(),
@@ -78,6 +91,7 @@ class Supervisor:
         )
         for child in self.children:
             self._start(child)
+        self.delivery = start_delivery_process()  # alert outbox; ends with this process
         stop_deadline: float | None = None
         while True:
             if self.signals >= 2:
@@ -86,6 +100,7 @@ class Supervisor:
                 return 1
             if self.signals == 1 and stop_deadline is None:
                 stop_deadline = time.monotonic() + self.config.graceful_timeout
+                self.scheduler.active = False  # a stopping runworkers enqueues no more ticks
                 logger.info(
                     "stopping: running jobs get %ss to finish", self.config.graceful_timeout
                 )
@@ -98,11 +113,12 @@ class Supervisor:
                 if time.monotonic() >= stop_deadline:
                     self._release_and_kill()
                     return 0
-            elif self.config.burst and all(c.done for c in self.children):
+            elif self.config.finite and all(c.done for c in self.children):
                 self._flush_pending()
                 return 0
             else:
                 self._kill_overruns()
+                self.scheduler.tick()  # first: a tick's lag is what it waits behind
                 self.housekeeping.tick()
             self._wait()
 
@@ -145,10 +161,11 @@ class Supervisor:
 
     def _wait(self) -> None:
         sentinels = [c.process.sentinel for c in self._alive() if c.process is not None]
+        timeout = self.scheduler.timeout(TICK)  # wake on time for the next cron tick
         if sentinels:
-            wait(sentinels, timeout=TICK)
+            wait(sentinels, timeout=timeout)
         else:
-            time.sleep(TICK)
+            time.sleep(timeout)
 
     def _collect_exits(self, *, stopping: bool) -> None:
         for child in self.children:
@@ -167,7 +184,7 @@ class Supervisor:
             if stopping:
                 child.done = True
                 continue
-            if code == 0 and self.config.burst:
+            if code == 0 and self.config.finite:
                 child.done = True
                 continue
             if code not in (0, EXIT_RECYCLE, EXIT_STOP_REQUESTED):
@@ -284,4 +301,8 @@ class Supervisor:
                 self.tracker.lost()
                 drop_connections()
                 still.append(write)
+            except Exception:
+                # One row that cannot be taken back never stops the supervisor; its lease
+                # expires and the reaper tries again.
+                logger.exception("job id=%s: could not be taken back", write.job_id)
         self.pending = still

@@ -46,3 +46,11 @@ def flaky(context: JobContext, upstream: str) -> str:
 def failing(value: str) -> None:
     """Reject its input: a ValueError is a VALIDATION failure, dead-lettered at once."""
     raise ValueError(f"{value!r} is not a valid order number")
+
+
+@job(cron="* * * * *", takes_context=True)
+def heartbeat(context: JobContext) -> str:
+    """Run once a minute (a cron schedule): say which tick this run is for."""
+    tick = context.scheduled_at
+    logger.info("heartbeat for the tick of %s", tick.isoformat() if tick else "a manual run")
+    return f"tick {tick.isoformat() if tick else '-'}"

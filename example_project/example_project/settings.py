@@ -93,6 +93,20 @@ RESILIENT_QUEUE = {
     "LEASE_SECONDS": 30,
     "HEARTBEAT_SECONDS": 5,
     "GRACEFUL_TIMEOUT": 10,
+    # Alerts go to the log (the console below); the demo's failing jobs dead-letter a few
+    # jobs, which raises DEAD_LETTERS_GROWING within seconds.
+    "ALERTS": {
+        "CHANNELS": [{"type": "log"}],
+        "RULES": {"DEAD_LETTERS_GROWING": {"threshold": 2, "window": 600}},
+    },
+}
+
+# Django 6's Tasks framework on the same workers (see demo/tasks.py); Django 5.2 ignores it.
+TASKS = {
+    "default": {
+        "BACKEND": "django_resilient_queue.backend.ResilientQueueBackend",
+        "OPTIONS": {"retry": {"max_attempts": 3}, "timeout": 60},
+    }
 }
 
 LOGGING = {

@@ -11,6 +11,7 @@ from collections import defaultdict
 
 import psutil
 import pytest
+from django.db.models import Count
 
 from django_resilient_queue.models import Attempt, Job, JobStatus
 from tests import jobs
@@ -46,11 +47,23 @@ def test_random_kill_9_never_loses_a_job_nor_runs_one_twice_at_once(workers: Wor
         if not Job.objects.exclude(status=JobStatus.SUCCEEDED).exists():
             break
     assert process.poll() is None, "the supervisor must survive its children's deaths"
-    wait_until(
-        lambda: Job.objects.filter(status=JobStatus.SUCCEEDED).count() == JOBS,
-        timeout=90,
-        interval=0.5,
-    )
+    try:
+        wait_until(
+            lambda: (
+                Job.objects.filter(status=JobStatus.SUCCEEDED).count() == JOBS
+                or process.poll() is not None
+            ),
+            timeout=90,
+            interval=0.5,
+        )
+    except AssertionError:
+        counts = dict(Job.objects.values_list("status").annotate(n=Count("id")))
+        raise AssertionError(
+            f"not every job succeeded: {counts}; runworkers output ends with:\n"
+            f"{process.output()[-3000:]}"
+        ) from None
+    assert process.poll() is None, f"runworkers died:\n{process.output()[-3000:]}"
+    assert Job.objects.filter(status=JobStatus.SUCCEEDED).count() == JOBS
     process.send_signal(signal.SIGTERM)
     process.communicate(timeout=60)
     assert process.returncode == 0

@@ -43,6 +43,10 @@ def test_demo_burst_ends_every_job_in_its_expected_state(tmp_path: Path) -> None
         # The test run's settings module must not leak into the example project.
         "DJANGO_SETTINGS_MODULE": "example_project.settings",
         "PYTHONUNBUFFERED": "1",
+        # The package of this checkout, not whichever copy the environment installed.
+        "PYTHONPATH": os.pathsep.join(
+            [str(EXAMPLE_PROJECT.parent), os.environ.get("PYTHONPATH", "")]
+        ),
     }
     process = subprocess.Popen(
         [sys.executable, "manage.py", "demo", "--burst"],

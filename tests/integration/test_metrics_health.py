@@ -13,6 +13,7 @@ from django.core.management import call_command
 from django.test import Client, override_settings
 from django.utils import timezone
 
+from django_resilient_queue.failures import FailureCategory
 from django_resilient_queue.health import check_health
 from django_resilient_queue.models import (
     Alert,
@@ -20,8 +21,11 @@ from django_resilient_queue.models import (
     CircuitBreaker,
     Job,
     JobStatus,
+    Schedule,
     Worker,
 )
+from django_resilient_queue.worker.executor import Outcome
+from django_resilient_queue.worker.outcomes import apply_outcomes
 from tests.factories import JobFactory
 
 pytestmark = pytest.mark.django_db
@@ -83,18 +87,36 @@ def test_metrics_with_a_token_show_depth_jobs_and_breakers(client: Client) -> No
     assert 'resilient_queue_oldest_job_age_seconds{queue="default"}' in body
 
 
+def _run_and_record(kind: str, seconds: float, *, task: str = "tests.jobs.add") -> Job:
+    """A running job whose run of ``seconds`` ends ``kind``, written by the outcome writer."""
+    start = timezone.now() - timedelta(seconds=5)
+    job = JobFactory(
+        status=JobStatus.RUNNING,
+        task=task,
+        attempts=1,
+        max_attempts=1,
+        started_at=start,
+        run_after=start - timedelta(seconds=2),
+    )
+    finished = start + timedelta(seconds=seconds)
+    if kind == "succeeded":
+        outcome = Outcome(kind="succeeded", started_at=start, finished_at=finished)
+    else:
+        outcome = Outcome(
+            kind="failed",
+            started_at=start,
+            finished_at=finished,
+            category=FailureCategory.VALIDATION,
+            error_type="ValueError",
+        )
+    assert apply_outcomes([(job, outcome)]) == [True]
+    return job
+
+
 def test_metrics_for_a_staff_session_count_attempts_and_durations(client: Client) -> None:
     _staff(client)
-    job = JobFactory(status=JobStatus.SUCCEEDED, task="tests.jobs.add")
-    start = timezone.now() - timedelta(seconds=2)
-    for number, (outcome, seconds) in enumerate([("failed", 0.02), ("succeeded", 0.3)], 1):
-        Attempt.objects.create(
-            job=job,
-            number=number,
-            outcome=outcome,
-            started_at=start,
-            finished_at=start + timedelta(seconds=seconds),
-        )
+    _run_and_record("failed", 0.02)
+    _run_and_record("succeeded", 0.3)
     _live_worker()
     Alert.objects.create(kind="BREAKER_OPEN", severity="high", message="m", fingerprint="f")
     body = client.get("/queue/metrics/").content.decode()
@@ -184,3 +206,60 @@ def test_queuehealth_exits_1_with_reasons_then_0(capsys: Any) -> None:
     Job.objects.update(status=JobStatus.SUCCEEDED)
     call_command("queuehealth", "--json")
     assert json.loads(capsys.readouterr().out)["status"] == "ok"
+
+
+def test_attempts_total_and_durations_survive_pruning(client: Client) -> None:
+    _staff(client)
+    for _ in range(3):
+        _run_and_record("succeeded", 0.2)
+    labels = 'task="tests.jobs.add"'
+    before = client.get("/queue/metrics/").content.decode()
+    assert _value(before, f'resilient_queue_attempts_total{{outcome="succeeded",{labels}}}') == 3
+    assert _value(before, 'resilient_queue_queue_wait_seconds_count{queue="default"}') == 3
+    assert (
+        _value(before, 'resilient_queue_queue_wait_seconds_bucket{le="5.0",queue="default"}') == 3
+    )
+    Attempt.objects.all().delete()
+    Job.objects.all().delete()  # what prunejobs does to old rows
+    after = client.get("/queue/metrics/").content.decode()
+    assert _value(after, f'resilient_queue_attempts_total{{outcome="succeeded",{labels}}}') == 3
+    assert _value(after, f"resilient_queue_job_duration_seconds_count{{{labels}}}") == 3
+    assert _value(after, f"resilient_queue_job_duration_seconds_sum{{{labels}}}") == (
+        pytest.approx(0.6, abs=0.01)
+    )
+
+
+def test_schedule_lag_shows_an_overdue_tick(client: Client) -> None:
+    _staff(client)
+    now = timezone.now()
+    Schedule.objects.create(
+        name="late", task="tests.jobs.add", cron="* * * * *", next_run_at=now - timedelta(90)
+    )
+    Schedule.objects.create(
+        name="fine",
+        task="tests.jobs.add",
+        cron="* * * * *",
+        next_run_at=now + timedelta(seconds=30),
+        last_run_at=now - timedelta(seconds=30),
+    )
+    body = client.get("/queue/metrics/").content.decode()
+    assert _value(body, 'resilient_queue_schedule_lag_seconds{schedule="late"}') > 80 * 86400
+    assert _value(body, 'resilient_queue_schedule_lag_seconds{schedule="fine"}') == 0
+    assert _value(
+        body, 'resilient_queue_schedule_last_run_timestamp_seconds{schedule="fine"}'
+    ) == pytest.approx((now - timedelta(seconds=30)).timestamp(), abs=1)
+
+
+def test_finished_rows_come_from_the_snapshot_and_live_rows_are_counted_now(
+    client: Client,
+) -> None:
+    from django_resilient_queue.snapshots import refresh_job_counts
+
+    _staff(client)
+    JobFactory.create_batch(2, status=JobStatus.SUCCEEDED)
+    refresh_job_counts()
+    Job.objects.filter(status=JobStatus.SUCCEEDED).delete()  # after the snapshot
+    JobFactory()
+    body = client.get("/queue/metrics/").content.decode()
+    assert _value(body, 'resilient_queue_jobs{queue="default",status="succeeded"}') == 2
+    assert _value(body, 'resilient_queue_jobs{queue="default",status="queued"}') == 1

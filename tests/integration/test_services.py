@@ -51,15 +51,19 @@ def test_retry_requeues_failed_and_cancelled_and_starts_waiting_jobs_now() -> No
         assert Job.objects.get(pk=untouched.pk).status == untouched.status
 
 
-def test_cancel_cancels_queued_jobs_only() -> None:
+def test_cancel_cancels_queued_jobs_and_asks_running_ones_to_stop() -> None:
     queued = JobFactory()
     running = JobFactory(status=JobStatus.RUNNING)
     done = JobFactory(status=JobStatus.SUCCEEDED)
     result = jobs.cancel_jobs([queued.pk, running.pk, done.pk])
-    assert (result.changed, result.ineligible) == (1, 2)
+    assert (result.changed, result.ineligible) == (2, 1)
     queued.refresh_from_db()
     assert queued.status == JobStatus.CANCELLED and queued.finished_at is not None
-    assert Job.objects.get(pk=running.pk).status == JobStatus.RUNNING
+    running.refresh_from_db()
+    # The worker stops it: the row stays running until its supervisor records the cancel.
+    assert running.status == JobStatus.RUNNING and running.cancel_requested_at is not None
+    again = jobs.cancel_jobs([running.pk])
+    assert (again.changed, again.ineligible) == (0, 1)
 
 
 def test_change_priority_on_queued_jobs_and_refuses_out_of_range() -> None:

@@ -90,3 +90,26 @@ def test_no_message_shows_a_secret_or_a_url(channel: dict[str, Any]) -> None:
 def test_a_bad_metrics_token_is_not_printed() -> None:
     for _, text in messages({"METRICS_TOKEN": 987654321}):
         assert "987654321" not in text
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ({"ALERTS": {"RULES": {"FAILURE_RATE_HIGH": {"threshold": 5}}}}, "resilient_queue.E030"),
+        (
+            {"ALERTS": {"CHANNELS": [{"type": "webhook", "url": "ftp://x/" + SECRET}]}},
+            "resilient_queue.E031",
+        ),
+        (
+            {"ALERTS": {"CHANNELS": [{"type": "slack", "url": "hooks/" + SECRET}]}},
+            "resilient_queue.E031",
+        ),
+    ],
+)
+def test_finer_alert_checks(value: Any, expected: str) -> None:
+    from django_resilient_queue.checks_alerts import check_alert_rules_and_urls
+
+    with override_settings(RESILIENT_QUEUE=value):
+        found = [(e.id, e.msg) for e in check_alert_rules_and_urls()]
+    assert [i for i, _ in found] == [expected]
+    assert all(SECRET not in msg for _, msg in found)

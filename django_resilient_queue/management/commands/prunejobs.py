@@ -7,7 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 
 from ... import conf
-from ...services.retention import prune_finished_jobs
+from ...services.retention import prune_finished_jobs, prune_queue_samples
 
 
 class Command(BaseCommand):
@@ -21,3 +21,5 @@ class Command(BaseCommand):
         verb = "would delete" if options["dry_run"] else "deleted"
         for status, count in sorted(counts.items()):
             self.stdout.write(f"{verb} {count} {status} jobs")
+        samples = prune_queue_samples(dry_run=options["dry_run"])
+        self.stdout.write(f"{verb} {samples} dashboard samples")

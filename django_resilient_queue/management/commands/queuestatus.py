@@ -1,4 +1,5 @@
-"""``manage.py queuestatus``: queues, depth, age, running, failed, workers, breakers, alerts."""
+"""``manage.py queuestatus``: queues, depth, age, running, failed, workers, breakers, alerts,
+schedules."""
 
 from __future__ import annotations
 
@@ -55,3 +56,13 @@ class Command(BaseCommand):
         self.stdout.write(f"active alerts: {len(alerts)}")
         for alert in alerts:
             self.stdout.write(f"  [{alert['severity']}] {alert['kind']}: {alert['message']}")
+        self._schedules(status["schedules"])
+
+    def _schedules(self, schedules: list[dict[str, Any]]) -> None:
+        self.stdout.write(f"schedules: {len(schedules)}")
+        for s in schedules:
+            when = s["next_run_at"].isoformat() if s["next_run_at"] else "-"
+            state = "" if s["enabled"] else " (disabled)"
+            self.stdout.write(
+                f"  {s['name']}: {s['cron']} {s['timezone']} -> {s['task']}; next run {when}{state}"
+            )
