@@ -24,6 +24,10 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
         "RESILIENT_QUEUE_TEST_SQLITE", str(BASE_DIR / f"test-{os.getpid()}.sqlite3")
     )
     _db.setdefault("OPTIONS", {}).setdefault("timeout", 30)
+    # As the quickstart recommends: a transaction that reads and then writes takes the
+    # write lock at BEGIN and waits for it, instead of failing with "database is locked"
+    # when another process wrote in between.
+    _db["OPTIONS"].setdefault("transaction_mode", "IMMEDIATE")
 elif _db["ENGINE"] == "django.db.backends.mysql":
     _db.setdefault("OPTIONS", {}).setdefault("charset", "utf8mb4")
     _db.setdefault("TEST", {}).update({"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"})

@@ -5,7 +5,9 @@ A slot is three doubles: job id, attempt number, deadline (epoch seconds); all z
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
+from collections.abc import Iterator
 from dataclasses import dataclass
 from multiprocessing.sharedctypes import SynchronizedArray
 from typing import Any
@@ -15,6 +17,10 @@ FIELDS = 3
 # unit that finished but whose outcome is not written yet (buffered).
 PENDING = -1.0
 FINISHED = -2.0
+# A child killed with SIGKILL while it holds the array's lock never releases it. Nobody
+# waits longer than this for it: past it the slots are read or written without the lock
+# (the supervisor then replaces the whole array before it starts the next child).
+LOCK_TIMEOUT = 0.5
 
 
 @dataclass(frozen=True)
@@ -43,23 +49,38 @@ class Slots:
     def __init__(self, count: int, ctx: Any = None) -> None:
         context = ctx or multiprocessing.get_context("fork")
         self.count = count
+        self._ctx = context
         self._array: SynchronizedArray[float] = context.Array("d", count * FIELDS)
+
+    def fresh(self) -> Slots:
+        """Return new, idle slots of the same size (for a new child: no lock a dead one held)."""
+        return Slots(self.count, self._ctx)
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        lock = self._array.get_lock()
+        acquired = lock.acquire(timeout=LOCK_TIMEOUT)
+        try:
+            yield
+        finally:
+            if acquired:
+                lock.release()
 
     def occupy(self, index: int, job_id: int, attempt: int, deadline: float) -> None:
         """Record that slot ``index`` runs (job_id, attempt) until ``deadline``."""
-        with self._array.get_lock():
+        with self._locked():
             base = index * FIELDS
             self._array[base : base + FIELDS] = [float(job_id), float(attempt), deadline]
 
     def free(self, index: int) -> None:
         """Mark slot ``index`` idle."""
-        with self._array.get_lock():
+        with self._locked():
             base = index * FIELDS
             self._array[base : base + FIELDS] = [0.0, 0.0, 0.0]
 
     def expire(self, index: int, job_id: int, attempt: int, deadline: float) -> bool:
         """Move the deadline of slot ``index`` if it still runs (job_id, attempt)."""
-        with self._array.get_lock():
+        with self._locked():
             base = index * FIELDS
             if self._array[base : base + 2] != [float(job_id), float(attempt)]:
                 return False
@@ -68,7 +89,7 @@ class Slots:
 
     def busy(self) -> list[SlotState]:
         """Return the occupied slots."""
-        with self._array.get_lock():
+        with self._locked():
             values = list(self._array[:])
         states = []
         for index in range(self.count):
@@ -79,5 +100,5 @@ class Slots:
 
     def clear(self) -> None:
         """Mark every slot idle (a new child starts clean)."""
-        with self._array.get_lock():
+        with self._locked():
             self._array[:] = [0.0] * (self.count * FIELDS)

@@ -126,7 +126,8 @@ class Supervisor:
     def _start(self, child: ChildHandle) -> None:
         # Forked children must not share the supervisor's sockets to the database.
         drop_connections()
-        child.slots.clear()
+        # New slots for every child: a killed child may have died holding the old ones' lock.
+        child.slots = child.slots.fresh()
         child.timed_out.clear()
         process = self.ctx.Process(
             target=child_main,
