@@ -74,7 +74,8 @@ def test_a_stalled_job_is_stopped_and_retried(workers: Workers, flavour: str, th
     wait_until(lambda: row(stalled).status == JobStatus.SUCCEEDED, timeout=60)
     wait_until(lambda: row(progressing).status == JobStatus.SUCCEEDED, timeout=60)
     first, second = outcomes(stalled)
-    assert first[:3] == (1, "timeout", "JobStalled")
+    messages = list(Attempt.objects.filter(job=stalled).values_list("error_message", flat=True))
+    assert first[:3] == (1, "timeout", "JobStalled"), messages
     assert second[:2] == (2, "succeeded")
     message = Attempt.objects.get(job=stalled, number=1).error_message
     assert "no progress for 1s" in message
