@@ -37,6 +37,29 @@ def worker_env(**extra: str) -> dict[str, str]:
     return env
 
 
+def database_activity() -> list[str]:
+    """The sessions and open transactions of the test database's server, one per line."""
+    from django.db import connection
+
+    queries = {
+        "postgresql": [
+            "SELECT pid, state, wait_event_type, wait_event, xact_start, left(query, 200) "
+            "FROM pg_stat_activity WHERE datname = current_database()"
+        ],
+        "mysql": [
+            "SHOW FULL PROCESSLIST",
+            "SELECT trx_mysql_thread_id, trx_state, trx_started, trx_rows_locked, "
+            "LEFT(trx_query, 200) FROM information_schema.innodb_trx",
+        ],
+    }.get(connection.vendor, [])
+    lines = []
+    with connection.cursor() as cursor:
+        for sql in queries:
+            cursor.execute(sql)
+            lines.extend(repr(row) for row in cursor.fetchall())
+    return lines
+
+
 class LoggedProcess(subprocess.Popen[str]):
     """A process whose output goes to a file, so a chatty process never blocks on a full pipe.
 
@@ -52,9 +75,28 @@ class LoggedProcess(subprocess.Popen[str]):
 
     def output(self) -> str:
         """Everything the process has written so far."""
-        self.log.flush()
-        self.log.seek(0)
-        return self.log.read()
+        # pread: the file offset is shared with the writing process and must not move.
+        fd = self.log.fileno()
+        return os.pread(fd, os.fstat(fd).st_size, 0).decode("utf-8", "replace")
+
+    def diagnose(self) -> str:
+        """Where a stuck runworkers is: every process's state, and what the database runs.
+
+        Each of its processes also prints its threads' stacks to the output (SIGUSR1, see
+        tests/settings.py), read by the caller afterwards.
+        """
+        import psutil
+
+        lines = []
+        with contextlib.suppress(psutil.NoSuchProcess):
+            root = psutil.Process(self.pid)
+            for process in [root, *root.children(recursive=True)]:
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    lines.append(f"pid={process.pid} status={process.status()}")
+                    os.kill(process.pid, signal.SIGUSR1)
+                    time.sleep(0.3)  # one dump at a time: they share the log
+        lines.extend(database_activity())
+        return "\n".join(lines)
 
     def communicate(
         self, input: str | None = None, timeout: float | None = None

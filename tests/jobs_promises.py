@@ -116,6 +116,14 @@ async def aprogress_steadily(context: Any, label: str, seconds: float) -> str:
     return label
 
 
+@job(timeout=1)
+async def ablock_own_loop(seconds: float) -> str:
+    """An async job that blocks its event loop in sync calls: its loop's timer cannot fire."""
+    for _ in range(int(seconds * 10)):
+        time.sleep(0.1)  # short calls: an interrupt is seen between them
+    return "never stopped"
+
+
 @job(takes_context=True)
 def checkpoint_then_hang(context: Any, label: str) -> str:
     """Store three checkpoints, then hang (the test kills the process); resume from the last."""

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import faulthandler
 import json
 import os
+import signal
 from pathlib import Path
 
 import environ
@@ -32,6 +34,9 @@ elif _db["ENGINE"] == "django.db.backends.mysql":
     _db.setdefault("OPTIONS", {}).setdefault("charset", "utf8mb4")
     _db.setdefault("TEST", {}).update({"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"})
 if "RESILIENT_QUEUE_TEST_DB_NAME" in os.environ:
+    # A worker process started by a test: SIGUSR1 prints every thread's stack to its log
+    # (inherited by the forked children), so that a test that finds it stuck can say where.
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
     # Child processes point straight at the database pytest-django created.
     _db["NAME"] = os.environ["RESILIENT_QUEUE_TEST_DB_NAME"]
 DATABASES = {"default": _db}

@@ -22,7 +22,7 @@ from ..models import Job, Worker, WorkerState
 from .claimer import Claimer
 from .config import WorkerConfig
 from .dbretry import CONNECTION_ERRORS, OutageTracker, call_with_reconnect, drop_connections
-from .executor import Outcome, execute_unit
+from .executor import Outcome, execute_unit, interrupt_delay
 from .heartbeat import Heartbeat
 from .identity import register_worker
 from .outcomes import apply_outcome, apply_outcomes
@@ -382,6 +382,8 @@ class Child:
                 unit = self.inflight.get(slot)
             if unit is None:
                 continue
+            if slot not in self.interrupted and now < state.deadline + interrupt_delay(unit[0]):
+                continue  # an async job's own loop stops it first
             if slot not in self.interrupted and slot in self.thread_of:
                 self.interrupted.add(slot)
                 interrupt_thread(self.thread_of[slot])

@@ -22,7 +22,7 @@ from ..poison import row_problem
 from ..redaction import redact_text
 from ..serialization import decode_arguments, encode_result
 from . import expiry, stalls
-from .timeouts import SoftTimeout, soft_timeout
+from .timeouts import ASYNC_INTERRUPT_DELAY, SoftTimeout, soft_timeout
 
 # "unstarted": claimed ahead but never run; it goes back as if never claimed (no Attempt).
 # "expired": claimed after its expires_at; it ends cancelled without a run (no Attempt).
@@ -170,6 +170,18 @@ def execute_batch(unit: list[Job], deadline: float) -> list[Outcome]:
     return [dataclasses.replace(failed, kind="released", split=True, reason=reason) for _ in unit]
 
 
+def interrupt_delay(job: Job) -> float:
+    """How long after its deadline a run may be interrupted from outside its own code.
+
+    Zero for a sync job; an async job's event loop stops it on time by itself.
+    """
+    try:
+        definition = registry.lookup(job.task)
+    except UnknownTask:
+        return 0.0
+    return ASYNC_INTERRUPT_DELAY if definition.is_async else 0.0
+
+
 def refuse_poison(job: Job) -> Outcome | None:
     """A VALIDATION failure, never retried, for a row whose arguments cannot be called."""
     problem = row_problem(job.args, job.kwargs)
@@ -225,8 +237,11 @@ def _execute(
             no_retry=True,
             reason="unknown task",
         )
+    delay = interrupt_delay(job)
+    if watch is not None:
+        watch.interrupt_delay = delay
     try:
-        with soft_timeout(watch.deadline if watch else deadline):
+        with soft_timeout((watch.deadline if watch else deadline) + delay):
             args, kwargs = decode_arguments(job.args, job.kwargs)
             if definition.takes_context:
                 progressed = watch.progressed if watch else None

@@ -36,6 +36,7 @@ class StallWatch:
     main_thread: bool
     last_change: float = 0.0
     active: bool = True
+    interrupt_delay: float = 0.0  # SIGALRM comes this long after the deadline (async jobs)
 
     @property
     def deadline(self) -> float:
@@ -50,7 +51,8 @@ class StallWatch:
         deadline = self.deadline
         if self.main_thread:
             # The soft timeout's timer (process-wide, settable from any thread).
-            signal.setitimer(signal.ITIMER_REAL, max(0.001, deadline - time.time()))
+            delay = deadline + self.interrupt_delay - time.time()
+            signal.setitimer(signal.ITIMER_REAL, max(0.001, delay))
         if self.on_deadline is not None:
             self.on_deadline(deadline)
 

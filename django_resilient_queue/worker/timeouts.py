@@ -15,6 +15,13 @@ from contextlib import contextmanager
 from types import FrameType
 
 
+# An async job is stopped by its event loop's own timer. SIGALRM or an asynchronous
+# exception raised inside the loop machinery itself can break the loop ("Event loop stopped
+# before Future completed"), so for an async job they come this much later: only for a
+# loop that a blocking call keeps from its timer.
+ASYNC_INTERRUPT_DELAY = 1.0
+
+
 class SoftTimeout(BaseException):
     """Raised inside a job that ran past its timeout.
 

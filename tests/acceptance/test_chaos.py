@@ -58,9 +58,10 @@ def test_random_kill_9_never_loses_a_job_nor_runs_one_twice_at_once(workers: Wor
         )
     except AssertionError:
         counts = dict(Job.objects.values_list("status").annotate(n=Count("id")))
+        state = process.diagnose()
         raise AssertionError(
-            f"not every job succeeded: {counts}; runworkers output ends with:\n"
-            f"{process.output()[-3000:]}"
+            f"not every job succeeded: {counts}\n{state}\nrunworkers output ends with:\n"
+            f"{process.output()[-20000:]}"
         ) from None
     assert process.poll() is None, f"runworkers died:\n{process.output()[-3000:]}"
     assert Job.objects.filter(status=JobStatus.SUCCEEDED).count() == JOBS

@@ -99,6 +99,17 @@ def test_a_job_killed_after_its_third_checkpoint_resumes_from_it(workers: Worker
     assert process.wait(timeout=60) == 0
 
 
+@pytest.mark.parametrize("threads", ["1", "2"])
+def test_an_async_job_blocking_its_own_loop_still_times_out(workers: Workers, threads: str) -> None:
+    blocked = promises.ablock_own_loop.enqueue(30.0)
+    process = workers.start("--processes", "1", "--threads", threads, env=fast_env())
+    # 30 s of blocking calls: only an interrupt from outside its loop ends the first run early.
+    first = wait_until(lambda: Attempt.objects.filter(job=blocked).first(), timeout=25)
+    assert (first.number, first.outcome) == (1, "timeout"), first.error_message
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=60) == 0
+
+
 def test_typed_arguments_come_back_equal_with_the_same_repr(workers: Workers) -> None:
     paris = ZoneInfo("Europe/Paris")
     values = [
