@@ -14,7 +14,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
 
-
 # An async job is stopped by its event loop's own timer. SIGALRM or an asynchronous
 # exception raised inside the loop machinery itself can break the loop ("Event loop stopped
 # before Future completed"), so for an async job they come this much later: only for a
