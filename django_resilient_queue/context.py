@@ -103,12 +103,10 @@ class JobContext:
         """Write one column about this run, fenced like every write about a run."""
         if self.job is None:
             return False
-        from .models import Job, JobStatus
+        from .models import Job
 
         previous = getattr(self.job, name)
-        updated = Job.objects.filter(
-            pk=self.job.pk, attempts=self.attempt, status=JobStatus.RUNNING
-        ).update(**{name: value})
+        updated = Job.objects.run_of(self.job.pk, self.job.run).update(**{name: value})
         if updated:
             setattr(self.job, name, value)
             if value != previous and self.on_progress is not None:

@@ -46,6 +46,12 @@ def sleep_then_record(context, label: str, seconds: float) -> str:
     return label
 
 
+@job(takes_context=True, timeout=2)
+def block_in_one_call(context, label: str, seconds: float) -> str:
+    """Like sleep_then_record, with a 2 s timeout, blocked in one C call no interrupt reaches."""
+    return sleep_then_record.func(context, label, seconds)
+
+
 @job
 def add(a: int, b: int) -> int:
     """Return a + b."""

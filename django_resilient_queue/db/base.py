@@ -30,7 +30,8 @@ class ClaimFilter:
 
 
 def revert_claim(jobs: list[Job], alias: str) -> None:
-    """Put refused jobs back as they were before the claim (no attempt used)."""
+    """Put refused jobs back as they were before the claim (no attempt used; the run
+    number stays: a fencing token never repeats)."""
     if not jobs:
         return
     Job.objects.using(alias).filter(pk__in=[j.pk for j in jobs]).update(
@@ -49,7 +50,7 @@ class SuccessfulRun(NamedTuple):
     """A run that succeeded, as mark_succeeded writes it."""
 
     job_id: int
-    attempt: int
+    run: int
     result: object
     started_at: datetime | None
     finished_at: datetime
@@ -104,6 +105,7 @@ class Dialect:
             Job.objects.using(alias).filter(pk__in=[j.pk for j in jobs]).update(
                 status=JobStatus.RUNNING,
                 attempts=F("attempts") + 1,
+                run=F("run") + 1,
                 started_at=now,
                 first_started_at=Coalesce(F("first_started_at"), now),
                 lease_expires_at=lease_until,
@@ -124,6 +126,7 @@ class Dialect:
         for claimed in jobs:
             claimed.status = JobStatus.RUNNING
             claimed.attempts += 1
+            claimed.run += 1
             claimed.started_at = now
             claimed.first_started_at = claimed.first_started_at or now
             claimed.lease_expires_at = lease_until

@@ -21,7 +21,7 @@ class PostgreSQLDialect(PartialIndexes, ReturningClaimDialect):
     supports_listen = True
     notifies_on_insert = True
     lock_clause = " FOR UPDATE SKIP LOCKED"
-    values_row = "(%s::bigint, %s::integer, %s::jsonb, %s::timestamptz, %s::timestamptz)"
+    values_row = "(%s::bigint, %s::bigint, %s::jsonb, %s::timestamptz, %s::timestamptz)"
     records_success_attempts = True
 
     def succeed_sql(self, values: str) -> str:

@@ -16,7 +16,7 @@ from ..models import Job
 from .base import Admit, ClaimFilter, Dialect, SuccessfulRun, revert_claim
 
 # The runs of a flush of successes, as a CTE.
-SUCCESS_RUNS = "WITH v(id, attempts, result, started_at, finished_at)"
+SUCCESS_RUNS = "WITH v(id, run, result, started_at, finished_at)"
 
 
 class ReturningClaimDialect(Dialect):
@@ -36,7 +36,7 @@ class ReturningClaimDialect(Dialect):
         for run in runs:
             encoded = None if run.result is None else json.dumps(run.result)
             params.extend(
-                [run.job_id, run.attempt, encoded, adapt(run.started_at), adapt(run.finished_at)]
+                [run.job_id, run.run, encoded, adapt(run.started_at), adapt(run.finished_at)]
             )
         values = ", ".join([self.values_row] * len(runs))
         with self.connection.cursor() as cursor:
@@ -49,12 +49,12 @@ class ReturningClaimDialect(Dialect):
         return f"{SUCCESS_RUNS} AS (VALUES {values}) {self.fenced_success()} RETURNING {table}.id"
 
     def fenced_success(self) -> str:
-        """The UPDATE that marks the runs of ``v`` succeeded, each fenced by (id, attempt)."""
+        """The UPDATE that marks the runs of ``v`` succeeded, each fenced by (id, run)."""
         table = self.connection.ops.quote_name(Job._meta.db_table)
         return (
             f"UPDATE {table} SET status = 'succeeded', result = v.result, "
             "finished_at = v.finished_at, lease_expires_at = NULL "
-            f"FROM v WHERE {table}.id = v.id AND {table}.attempts = v.attempts "
+            f"FROM v WHERE {table}.id = v.id AND {table}.run = v.run "
             f"AND {table}.status = 'running'"
         )
 
@@ -87,7 +87,8 @@ class ReturningClaimDialect(Dialect):
                 params.extend([where.only_task, False])
         params.append(limit)
         sql = (
-            f"UPDATE {table} SET status = 'running', attempts = attempts + 1, worker_id = %s, "
+            f"UPDATE {table} SET status = 'running', attempts = attempts + 1, run = run + 1, "
+            "worker_id = %s, "
             "started_at = %s, first_started_at = COALESCE(first_started_at, %s), "
             "lease_expires_at = %s, holds_place = %s "
             # status is a literal, not a parameter: SQLite uses a partial index only when

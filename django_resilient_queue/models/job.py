@@ -42,6 +42,10 @@ class JobQuerySet(models.QuerySet["Job"]):
         """Jobs a worker holds."""
         return self.filter(status=JobStatus.RUNNING)
 
+    def run_of(self, job_id: int, run: int) -> JobQuerySet:
+        """The fence of every write about a run: the job, while it still runs that run."""
+        return self.filter(pk=job_id, run=run, status=JobStatus.RUNNING)
+
     def finished(self) -> JobQuerySet:
         """Jobs in a final status."""
         return self.filter(status__in=FINISHED_STATUSES)

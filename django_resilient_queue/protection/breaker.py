@@ -37,7 +37,7 @@ def _locked_row(key: str, config: Breaker, now: datetime) -> CircuitBreaker:
     raise RuntimeError(f"could not lock breaker {key}")
 
 
-# Runs (job id, attempt) this process admitted as half-open trials: only their success
+# Runs (job id, run) this process admitted as half-open trials: only their success
 # can close a breaker, so other successes need no write at all.
 _trials: set[tuple[int, int]] = set()
 
@@ -68,7 +68,7 @@ def admit(job: Job, now: datetime) -> bool:
         key=key, state=BreakerState.HALF_OPEN, half_open_trials__lt=F("half_open_max")
     ).update(half_open_trials=F("half_open_trials") + 1, updated_at=now)
     if granted:
-        _trials.add((job.pk, job.attempts))
+        _trials.add((job.pk, job.run))
     return bool(granted)
 
 
@@ -81,14 +81,14 @@ def stale_trial_after(reset_timeout: float) -> timedelta:
 
 def is_trial(job: Job) -> bool:
     """True when this process admitted this run of ``job`` as a half-open trial."""
-    return (job.pk, job.attempts) in _trials
+    return (job.pk, job.run) in _trials
 
 
 def unadmit(job: Job) -> None:
     """Give back the trial place of a run that will not report on the dependency (only this
     process knows its trials; others' are recovered when they go stale, see ``admit``)."""
-    if (job.pk, job.attempts) in _trials:
-        _trials.discard((job.pk, job.attempts))
+    if (job.pk, job.run) in _trials:
+        _trials.discard((job.pk, job.run))
         unadmit_key(job.breaker_key or "")
 
 
@@ -113,7 +113,7 @@ def record(
     """
     key = job.breaker_key or ""
     trial = is_trial(job)
-    _trials.discard((job.pk, job.attempts))
+    _trials.discard((job.pk, job.run))
     counted = not succeeded and config.counts_failure(category)
     if not succeeded and not counted:
         if trial:  # a trial that says nothing about the dependency frees its place

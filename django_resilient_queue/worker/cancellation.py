@@ -34,7 +34,7 @@ class HasSlots(Protocol):
 
 
 def cancelled_runs(runs: Iterable[tuple[int, int]]) -> set[tuple[int, int]]:
-    """Return the runs (job id, attempt) among ``runs`` whose cancel was requested."""
+    """Return the runs (job id, run) among ``runs`` whose cancel was requested."""
     wanted = set(runs)
     if not wanted:
         return set()
@@ -42,24 +42,22 @@ def cancelled_runs(runs: Iterable[tuple[int, int]]) -> set[tuple[int, int]]:
         pk__in=[job_id for job_id, _ in wanted],
         status=JobStatus.RUNNING,
         cancel_requested_at__isnull=False,
-    ).values_list("pk", "attempts")
-    return {(int(pk), int(attempt)) for pk, attempt in rows} & wanted
+    ).values_list("pk", "run")
+    return {(int(pk), int(run)) for pk, run in rows} & wanted
 
 
 def stop_cancelled(children: Iterable[HasSlots], kill_grace: float) -> int:
     """Record each cancelled run and put it past its deadline; return how many."""
     running = [(child, state) for child in children for state in child.slots.busy()]
     started = [(child, state) for child, state in running if state.running]
-    cancelled = cancelled_runs((s.job_id, s.attempt) for _, s in started)
+    cancelled = cancelled_runs((s.job_id, s.run) for _, s in started)
     stopped = 0
     for child, state in started:
-        if (state.job_id, state.attempt) not in cancelled:
+        if (state.job_id, state.run) not in cancelled:
             continue
-        if take_back(state.job_id, state.attempt, "cancelled", MESSAGE):
+        if take_back(state.job_id, state.run, "cancelled", MESSAGE):
             # Past deadline + grace: the supervisor's next overrun check stops the run.
-            child.slots.expire(
-                state.index, state.job_id, state.attempt, time.time() - kill_grace - 1
-            )
+            child.slots.expire(state.index, state.job_id, state.run, time.time() - kill_grace - 1)
             logger.warning("job id=%s cancelled while running; stopping it", state.job_id)
             stopped += 1
     return stopped

@@ -142,6 +142,7 @@ class Child:
     # -- the loop --------------------------------------------------------------
     def _loop(self, pool: ThreadPoolExecutor | None) -> None:
         while not self.should_stop():
+            self._check_overruns()  # on every pass: a busy pool is when timeouts matter most
             with self.lock:
                 free = len(self.free_slots)
             claimed: list[list[Job]] = []
@@ -180,7 +181,7 @@ class Child:
                     with self.lock:
                         index = self.free_slots.pop()
                         self.inflight[index] = unit
-                    self.slots.occupy(index, unit[0].pk, unit[0].attempts, PENDING)
+                    self.slots.occupy(index, unit[0].pk, unit[0].run, PENDING)
                     self.pending.append((index, unit))
             if self.should_stop():
                 self._give_back_pending()
@@ -206,14 +207,14 @@ class Child:
         """Run one unit; return True when every job of it succeeded."""
         first = unit[0]
         deadline = time.time() + (first.timeout or conf.default_timeout())
-        self.slots.occupy(index, first.pk, first.attempts, deadline)
+        self.slots.occupy(index, first.pk, first.run, deadline)
         began = time.monotonic()
         outcomes = execute_unit(unit, deadline, self._deadline_mover(index, first))
         took = time.monotonic() - began
         self.avg_duration = (
             took if self.avg_duration is None else 0.8 * self.avg_duration + 0.2 * took
         )
-        self.slots.occupy(index, first.pk, first.attempts, FINISHED)
+        self.slots.occupy(index, first.pk, first.run, FINISHED)
         self.buffer.append((index, unit, outcomes))
         return all(outcome.kind in ("succeeded", "expired") for outcome in outcomes)
 
@@ -300,6 +301,9 @@ class Child:
         until = time.monotonic() + seconds
         while not self.should_stop() and time.monotonic() < until:
             if self.wake.wait(min(WAIT_SLICE, max(0.0, until - time.monotonic()))):
+                # Consumed here: left set, every later wait would return at once, and a
+                # child whose threads are all busy would spin without ever checking overruns.
+                self.wake.clear()
                 return
             self._check_overruns()
 
@@ -320,7 +324,7 @@ class Child:
         with self.lock:
             slot = self.free_slots.pop()
             self.inflight[slot] = unit
-        self.slots.occupy(slot, first.pk, first.attempts, deadline)
+        self.slots.occupy(slot, first.pk, first.run, deadline)
         if pool is None:
             self._run(slot, unit, deadline)
         else:
@@ -359,12 +363,12 @@ class Child:
 
     def _deadline_mover(self, slot: int, job: Job) -> Callable[[float], None]:
         """Let a run move its slot's deadline (stall detection; see worker/stalls.py)."""
-        return lambda deadline: self.slots.occupy(slot, job.pk, job.attempts, deadline)
+        return lambda deadline: self.slots.occupy(slot, job.pk, job.run, deadline)
 
     def running_jobs(self) -> list[tuple[int, int]]:
-        """Return (job id, attempt) of every job this child runs now."""
+        """Return (job id, run) of every job this child holds now."""
         with self.lock:
-            return [(job.pk, job.attempts) for unit in self.inflight.values() for job in unit]
+            return [(job.pk, job.run) for unit in self.inflight.values() for job in unit]
 
     # -- timeouts with --threads > 1 ------------------------------------------
     def _check_overruns(self) -> None:

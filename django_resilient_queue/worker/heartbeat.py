@@ -21,10 +21,10 @@ logger = logging.getLogger("django_resilient_queue.worker")
 
 
 def renew_leases(running: list[tuple[int, int]], lease_seconds: float) -> int:
-    """Push back the lease of every run (job id, attempt) that is still running."""
+    """Push back the lease of every run (job id, run) that is still running."""
     if not running:
         return 0
-    owned = reduce(or_, (Q(pk=job_id, attempts=attempt) for job_id, attempt in running))
+    owned = reduce(or_, (Q(pk=job_id, run=run) for job_id, run in running))
     return Job.objects.filter(owned, status=JobStatus.RUNNING).update(
         lease_expires_at=timezone.now() + timedelta(seconds=lease_seconds)
     )

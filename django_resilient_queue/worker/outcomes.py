@@ -153,7 +153,7 @@ def _apply_successes(
     runs = [
         SuccessfulRun(
             job.pk,
-            job.attempts,
+            job.run,
             outcome.result,
             outcome.started_at or job.started_at,
             outcome.finished_at,
@@ -183,9 +183,7 @@ def _apply_successes(
 def _apply(job: Job, outcome: Outcome, alias: str, freed: dict[str, int]) -> bool:
     """Write one outcome inside the caller's transaction."""
     definition = registry.lookup(job.task) if registry.is_registered(job.task) else None
-    fence = Job.objects.using(alias).filter(
-        pk=job.pk, attempts=job.attempts, status=JobStatus.RUNNING
-    )
+    fence = Job.objects.using(alias).run_of(job.pk, job.run)
     if outcome.kind == "succeeded":
         if not fence.update(
             status=JobStatus.SUCCEEDED,

@@ -23,7 +23,7 @@ UNNEEDED = ("result", "progress", "checkpoint")
 def reap_expired_leases(limit: int = BATCH) -> int:
     """Record an ``abandoned`` Attempt for each expired lease and requeue (or dead-letter) it.
 
-    Safe with many reapers at once: each write is fenced by (id, attempt, running), so a
+    Safe with many reapers at once: each write is fenced by (id, run, running), so a
     job is taken back by exactly one of them.
     """
     now = timezone.now()
@@ -45,13 +45,9 @@ def reap_expired_leases(limit: int = BATCH) -> int:
     return taken
 
 
-def take_back(job_id: int, attempt: int, kind: str, message: str) -> bool:
-    """Record how the run (job_id, attempt) of a dead or killed child ended, if still running."""
-    job = (
-        Job.objects.filter(pk=job_id, attempts=attempt, status=JobStatus.RUNNING)
-        .defer(*UNNEEDED)
-        .first()
-    )
+def take_back(job_id: int, run: int, kind: str, message: str) -> bool:
+    """Record how the run (job_id, run) of a dead or killed child ended, if still running."""
+    job = Job.objects.run_of(job_id, run).defer(*UNNEEDED).first()
     if job is None:
         return False
     if job.cancel_requested_at is not None:

@@ -1,6 +1,7 @@
 """What each child thread is running, in memory the supervisor can read without the database.
 
-A slot is three doubles: job id, attempt number, deadline (epoch seconds); all zero when idle.
+A slot is three doubles: job id, run number (the fencing token), deadline (epoch seconds);
+all zero when idle.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ class SlotState:
 
     index: int
     job_id: int
-    attempt: int
+    run: int
     deadline: float
 
     @property
@@ -66,11 +67,11 @@ class Slots:
             if acquired:
                 lock.release()
 
-    def occupy(self, index: int, job_id: int, attempt: int, deadline: float) -> None:
-        """Record that slot ``index`` runs (job_id, attempt) until ``deadline``."""
+    def occupy(self, index: int, job_id: int, run: int, deadline: float) -> None:
+        """Record that slot ``index`` runs (job_id, run) until ``deadline``."""
         with self._locked():
             base = index * FIELDS
-            self._array[base : base + FIELDS] = [float(job_id), float(attempt), deadline]
+            self._array[base : base + FIELDS] = [float(job_id), float(run), deadline]
 
     def free(self, index: int) -> None:
         """Mark slot ``index`` idle."""
@@ -78,11 +79,11 @@ class Slots:
             base = index * FIELDS
             self._array[base : base + FIELDS] = [0.0, 0.0, 0.0]
 
-    def expire(self, index: int, job_id: int, attempt: int, deadline: float) -> bool:
-        """Move the deadline of slot ``index`` if it still runs (job_id, attempt)."""
+    def expire(self, index: int, job_id: int, run: int, deadline: float) -> bool:
+        """Move the deadline of slot ``index`` if it still runs (job_id, run)."""
         with self._locked():
             base = index * FIELDS
-            if self._array[base : base + 2] != [float(job_id), float(attempt)]:
+            if self._array[base : base + 2] != [float(job_id), float(run)]:
                 return False
             self._array[base + 2] = deadline
             return True
@@ -93,9 +94,9 @@ class Slots:
             values = list(self._array[:])
         states = []
         for index in range(self.count):
-            job_id, attempt, deadline = values[index * FIELDS : (index + 1) * FIELDS]
+            job_id, run, deadline = values[index * FIELDS : (index + 1) * FIELDS]
             if job_id:
-                states.append(SlotState(index, int(job_id), int(attempt), deadline))
+                states.append(SlotState(index, int(job_id), int(run), deadline))
         return states
 
     def clear(self) -> None:

@@ -47,7 +47,7 @@ class PendingWrite:
     """A run the supervisor must record (its child is dead); retried while the DB is away."""
 
     job_id: int
-    attempt: int
+    run: int
     kind: str
     message: str
 
@@ -140,9 +140,9 @@ class Supervisor:
         logger.info("started worker child %s pid=%s", child.number, process.pid)
 
     def _running_runs(self) -> list[tuple[int, int]]:
-        """(job id, attempt) of every job a live child runs now, from the shared slots."""
+        """(job id, run) of every job a live child runs now, from the shared slots."""
         return [
-            (state.job_id, state.attempt) for child in self._alive() for state in child.slots.busy()
+            (state.job_id, state.run) for child in self._alive() for state in child.slots.busy()
         ]
 
     def _alive(self) -> list[ChildHandle]:
@@ -199,7 +199,7 @@ class Supervisor:
         """The runs a dead child held are over: record them now instead of waiting for leases."""
         covered: set[tuple[int, int]] = set()
         for state in child.slots.busy():
-            key = (state.job_id, state.attempt)
+            key = (state.job_id, state.run)
             covered.add(key)
             if not state.started:
                 kind, message = "unstarted", "claimed ahead; its worker stopped before running it"
@@ -209,26 +209,26 @@ class Supervisor:
                 kind, message = "timeout", "ran past its timeout; its worker was killed"
             else:
                 kind, message = "abandoned", f"its worker process exited with code {code}"
-            self.pending.append(PendingWrite(state.job_id, state.attempt, kind, message))
+            self.pending.append(PendingWrite(state.job_id, state.run, kind, message))
         # A batch holds one slot: its other jobs are found through the dead child's rows.
         kind = "released" if shutdown else "abandoned"
-        for job_id, attempt in self._runs_of(pid):
-            if (job_id, attempt) not in covered:
+        for job_id, run in self._runs_of(pid):
+            if (job_id, run) not in covered:
                 message = (
                     "released at shutdown" if shutdown else f"its worker exited with code {code}"
                 )
-                self.pending.append(PendingWrite(job_id, attempt, kind, message))
+                self.pending.append(PendingWrite(job_id, run, kind, message))
         child.slots.clear()
 
     def _runs_of(self, pid: int | None) -> list[tuple[int, int]]:
-        """(job id, attempt) of the jobs still running for this supervisor's child ``pid``."""
+        """(job id, run) of the jobs still running for this supervisor's child ``pid``."""
         if pid is None:
             return []
         try:
             return list(
                 Job.objects.filter(
                     status=JobStatus.RUNNING, worker__pid=pid, worker__supervisor_pid=os.getpid()
-                ).values_list("pk", "attempts")
+                ).values_list("pk", "run")
             )
         except CONNECTION_ERRORS:
             drop_connections()
@@ -270,7 +270,7 @@ class Supervisor:
             overrun = [s for s in child.slots.busy() if s.running and now > s.deadline + backstop]
             if not overrun:
                 continue
-            child.timed_out.update((s.job_id, s.attempt) for s in overrun)
+            child.timed_out.update((s.job_id, s.run) for s in overrun)
             assert child.process is not None and child.process.pid is not None
             logger.error(
                 "job id=%s overran its timeout; killing worker pid=%s",
@@ -296,7 +296,7 @@ class Supervisor:
         still: list[PendingWrite] = []
         for write in self.pending:
             try:
-                take_back(write.job_id, write.attempt, write.kind, write.message)
+                take_back(write.job_id, write.run, write.kind, write.message)
                 self.tracker.back()
             except CONNECTION_ERRORS:
                 self.tracker.lost()

@@ -105,7 +105,7 @@ def test_expired_poison_rows_are_taken_back_by_a_running_worker(workers: Workers
     expected = poison_rows()
     long_ago = timezone.now() - timedelta(minutes=5)
     Job.objects.update(
-        status=JobStatus.RUNNING, attempts=1, started_at=long_ago, lease_expires_at=long_ago
+        status=JobStatus.RUNNING, attempts=1, run=1, started_at=long_ago, lease_expires_at=long_ago
     )
     process = workers.start(
         env=worker_env(RESILIENT_QUEUE_LEASE_SECONDS="2", RESILIENT_QUEUE_HEARTBEAT_SECONDS="0.5")
@@ -129,7 +129,7 @@ def test_a_reaper_pass_and_a_take_back_never_stop_at_a_poison_row() -> None:
     good = jobs.record.enqueue("ok")
     long_ago = timezone.now() - timedelta(minutes=5)
     Job.objects.update(
-        status=JobStatus.RUNNING, attempts=1, started_at=long_ago, lease_expires_at=long_ago
+        status=JobStatus.RUNNING, attempts=1, run=1, started_at=long_ago, lease_expires_at=long_ago
     )
     first = next(iter(expected))
     assert take_back(first, 1, "abandoned", "its worker died")

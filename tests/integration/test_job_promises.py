@@ -130,7 +130,7 @@ def test_a_checkpoint_of_a_run_that_lost_the_job_writes_nothing() -> None:
     JobFactory(task="tests.jobs_promises.record_once", args=["x"])
     [job] = claim()
     stale = JobContext(job=job, attempt=job.attempts)
-    Job.objects.filter(pk=job.pk).update(attempts=job.attempts + 1)  # a newer run took it
+    Job.objects.filter(pk=job.pk).update(attempts=job.attempts + 1, run=job.run + 1)  # a newer run
     assert stale.checkpoint({"step": 9}) is False
     assert Job.objects.get(pk=job.pk).checkpoint is None
 

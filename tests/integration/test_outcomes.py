@@ -1,4 +1,4 @@
-"""Outcomes are written once, fenced by (id, attempt): a run that lost its lease writes nothing."""
+"""Outcomes are written once, fenced by (id, run): a run that lost its lease writes nothing."""
 
 from __future__ import annotations
 
@@ -8,8 +8,10 @@ from django.utils import timezone
 
 from django_resilient_queue.db import dialect_for
 from django_resilient_queue.models import Attempt, DeadLetter, Job, JobStatus, Worker
-from django_resilient_queue.worker.executor import execute
+from django_resilient_queue.worker.executor import Outcome, execute
+from django_resilient_queue.worker.heartbeat import renew_leases
 from django_resilient_queue.worker.outcomes import apply_outcome, apply_outcomes
+from django_resilient_queue.worker.reaper import take_back
 from tests.factories import JobFactory
 from tests.testapp.models import Widget
 
@@ -83,7 +85,7 @@ def test_a_flush_of_successes_writes_each_attempt_once_and_skips_lost_runs() -> 
     assert sorted(j.pk for j in claimed) == sorted(j.pk for j in jobs)
     outcomes = [execute(job, deadline=timezone.now().timestamp() + 30) for job in claimed]
     lost = claimed[2]  # taken back meanwhile: its run must write nothing
-    Job.objects.filter(pk=lost.pk).update(attempts=2)
+    Job.objects.filter(pk=lost.pk).update(attempts=2, run=2)
     written = apply_outcomes(list(zip(claimed, outcomes, strict=True)))
     assert written == [job is not lost for job in claimed]
     rows = Attempt.objects.order_by("job_id").values_list(
@@ -100,3 +102,31 @@ def test_a_flush_of_successes_writes_each_attempt_once_and_skips_lost_runs() -> 
         2 * job.args[0] for job in claimed if job is not lost
     ]
     assert Job.objects.get(pk=lost.pk).status == JobStatus.RUNNING
+
+
+@pytest.mark.parametrize("given_back", ["unstarted", "released"])
+def test_a_run_given_back_leaves_no_token_a_later_run_could_share(given_back: str) -> None:
+    """The sequence that once broke the fence: give back, claim again, then a stale write."""
+    job = JobFactory(task="tests.jobs.add", args=[2, 2])
+    worker = Worker.objects.create(name="w4", hostname="h", pid=4)
+    claim = lambda: dialect_for(connection).claim(  # noqa: E731
+        worker_id=worker.pk, queues=None, limit=1, lease_seconds=30, now=timezone.now()
+    )
+    [first] = claim()
+    # Its worker gives it back before running it (no attempt used)...
+    assert apply_outcome(first, Outcome.lost(given_back, None, "given back"))  # type: ignore[arg-type]
+    Job.objects.filter(pk=job.pk).update(run_after=timezone.now())
+    # ...and a newer run claims it: the same attempt number, a new run number.
+    [second] = claim()
+    assert (first.attempts, second.attempts) == (1, 1)
+    assert second.run > first.run
+    # Stale writes from the first run are all refused: take-back, renewal, success.
+    assert take_back(job.pk, first.run, "unstarted", "stale") is False
+    assert renew_leases([(job.pk, first.run)], 30) == 0
+    assert apply_outcome(first, execute(first, deadline=timezone.now().timestamp() + 30)) is False
+    row = Job.objects.get(pk=job.pk)
+    assert (row.status, row.worker_id, row.run) == (JobStatus.RUNNING, worker.pk, second.run)
+    assert not Attempt.objects.filter(outcome="succeeded").exists()
+    # The live run is untouched and writes its own outcome.
+    assert apply_outcome(second, execute(second, deadline=timezone.now().timestamp() + 30))
+    assert list(Attempt.objects.filter(outcome="succeeded").values_list("number")) == [(1,)]

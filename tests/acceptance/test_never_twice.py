@@ -1,0 +1,69 @@
+"""Never twice at once, with real ``runworkers``: a frozen worker's claimed-ahead jobs, a
+thread pool that is all busy, and workers whose clocks disagree."""
+
+from __future__ import annotations
+
+import itertools
+import signal
+import time
+from collections import defaultdict
+
+import psutil
+import pytest
+
+from django_resilient_queue.models import Attempt, Job, JobStatus
+from tests import jobs
+from tests.conftest import LoggedProcess, Workers, wait_until, worker_env
+from tests.testapp.models import Execution
+
+pytestmark = pytest.mark.acceptance
+
+
+def env(**extra: str) -> dict[str, str]:
+    return worker_env(RESILIENT_QUEUE_HEARTBEAT_SECONDS="0.5", **extra)
+
+
+def outcomes(job: Job) -> list[str]:
+    return list(Attempt.objects.filter(job=job).order_by("id").values_list("outcome", flat=True))
+
+
+def stop(process: LoggedProcess) -> int:
+    process.send_signal(signal.SIGTERM)
+    return process.wait(timeout=60)
+
+
+def assert_never_overlapped(labels: list[str]) -> None:
+    """No two executions of one job overlap in time (a run still open counts to now)."""
+    runs: dict[int | None, list[tuple[float, float]]] = defaultdict(list)
+    for job_id, started, finished in Execution.objects.filter(label__in=labels).values_list(
+        "job_id", "started_at", "finished_at"
+    ):
+        runs[job_id].append((started, finished or time.time()))
+    for job_id, intervals in runs.items():
+        intervals.sort()
+        for (_, end_a), (start_b, _) in itertools.pairwise(intervals):
+            assert start_b >= end_a, f"job {job_id} ran twice at once: {intervals}"
+
+
+# -- 2. a thread pool that is all busy ------------------------------------------------------
+def test_a_timeout_is_enforced_while_every_thread_is_busy(workers: Workers) -> None:
+    blocked = jobs.block_in_one_call.enqueue("blocked", 12.0)  # timeout=2, one 12 s call
+    healthy = [jobs.sleep_then_record.enqueue(f"healthy{i}", 6.0) for i in range(2)]
+    process = workers.start("--processes", "1", "--threads", "3", env=env())
+    wait_until(lambda: Execution.objects.count() == 3, timeout=30)
+    [child] = psutil.Process(process.pid).children()
+    # Every thread busy: the child waits instead of spinning on its wake-up flag.
+    assert child.cpu_percent(interval=1.0) < 30
+    # The timeout is recorded about kill_grace after the deadline, while the blocked call
+    # still runs (it would return only at 12 s).
+    first = wait_until(lambda: Attempt.objects.filter(job=blocked).first(), timeout=10)
+    assert first.outcome == "timeout", first.error_message
+    assert Execution.objects.get(label="blocked").finished_at is None
+    # The healthy jobs beside it finish normally, never abandoned.
+    for job in healthy:
+        wait_until(lambda job=job: Job.objects.get(pk=job.pk).status == JobStatus.SUCCEEDED)
+        assert outcomes(job) == ["succeeded"]
+    # Then the child is recycled (a thread cannot be killed; a process can).
+    wait_until(lambda: not child.is_running() or child.status() == psutil.STATUS_ZOMBIE)
+    assert "recycling this child" in process.output()
+    assert stop(process) == 0
