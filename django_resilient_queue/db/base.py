@@ -13,6 +13,7 @@ from django.db.models import Case, F, Q, Value, When
 from django.db.models.functions import Coalesce
 
 from ..models import Job, JobStatus
+from .clock import database_now_plus
 
 CHANNEL = "resilient_queue"
 
@@ -108,7 +109,7 @@ class Dialect:
                 run=F("run") + 1,
                 started_at=now,
                 first_started_at=Coalesce(F("first_started_at"), now),
-                lease_expires_at=lease_until,
+                lease_expires_at=database_now_plus(lease_seconds),  # the server's clock
                 worker_id=worker_id,
                 holds_place=False,
             )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.db import models
@@ -23,6 +24,10 @@ class PostgreSQLDialect(PartialIndexes, ReturningClaimDialect):
     lock_clause = " FOR UPDATE SKIP LOCKED"
     values_row = "(%s::bigint, %s::bigint, %s::jsonb, %s::timestamptz, %s::timestamptz)"
     records_success_attempts = True
+
+    def lease_until(self, now: datetime, lease_seconds: float) -> tuple[str, object]:
+        """A new lease's end on the server's clock, the one every worker shares."""
+        return "STATEMENT_TIMESTAMP() + %s * INTERVAL '1 second'", lease_seconds
 
     def succeed_sql(self, values: str) -> str:
         """The fenced UPDATE and, in the same statement, the Attempt rows of exactly the runs

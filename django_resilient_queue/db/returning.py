@@ -58,6 +58,12 @@ class ReturningClaimDialect(Dialect):
             f"AND {table}.status = 'running'"
         )
 
+    def lease_until(self, now: datetime, lease_seconds: float) -> tuple[str, object]:
+        """The SQL (one parameter) of a new lease's end. SQLite runs in the worker's
+        process, so its clock is the host's: the worker's ``now`` is the database's."""
+        adapt = self.connection.ops.adapt_datetimefield_value
+        return "%s", adapt(now + timedelta(seconds=lease_seconds))
+
     def claim(
         self,
         *,
@@ -73,8 +79,8 @@ class ReturningClaimDialect(Dialect):
         ops = self.connection.ops
         table = ops.quote_name(Job._meta.db_table)
         now_db = ops.adapt_datetimefield_value(now)
-        lease_db = ops.adapt_datetimefield_value(now + timedelta(seconds=lease_seconds))
-        params: list[object] = [worker_id, now_db, now_db, lease_db, False, now_db]
+        lease_sql, lease_param = self.lease_until(now, lease_seconds)
+        params: list[object] = [worker_id, now_db, now_db, lease_param, False, now_db]
         queue_filter = ""
         if queues:
             queue_filter = f" AND queue IN ({', '.join(['%s'] * len(queues))})"
@@ -90,7 +96,7 @@ class ReturningClaimDialect(Dialect):
             f"UPDATE {table} SET status = 'running', attempts = attempts + 1, run = run + 1, "
             "worker_id = %s, "
             "started_at = %s, first_started_at = COALESCE(first_started_at, %s), "
-            "lease_expires_at = %s, holds_place = %s "
+            f"lease_expires_at = {lease_sql}, holds_place = %s "
             # status is a literal, not a parameter: SQLite uses a partial index only when
             # the query's text implies its WHERE (with a parameter it sorted every
             # queued row on each claim).

@@ -6,14 +6,13 @@ import logging
 import os
 import threading
 from collections.abc import Callable
-from datetime import timedelta
 from functools import reduce
 from operator import or_
 
 import psutil
 from django.db.models import Q
-from django.utils import timezone
 
+from ..db.clock import DatabaseNow, database_now_plus
 from ..models import Job, JobStatus, Worker
 from .dbretry import CONNECTION_ERRORS, OutageTracker, drop_connections
 
@@ -26,7 +25,7 @@ def renew_leases(running: list[tuple[int, int]], lease_seconds: float) -> int:
         return 0
     owned = reduce(or_, (Q(pk=job_id, run=run) for job_id, run in running))
     return Job.objects.filter(owned, status=JobStatus.RUNNING).update(
-        lease_expires_at=timezone.now() + timedelta(seconds=lease_seconds)
+        lease_expires_at=database_now_plus(lease_seconds)  # the server's clock, not ours
     )
 
 
@@ -64,7 +63,7 @@ class Heartbeat(threading.Thread):
         processed, failed = self.counters()
         rss = self.process.memory_info().rss
         Worker.objects.filter(pk=self.worker_id).update(
-            last_heartbeat_at=timezone.now(),
+            last_heartbeat_at=DatabaseNow(),
             rss_bytes=rss,
             cpu_percent=self.process.cpu_percent(),
             processed=processed,

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from ..alerts.evaluator import INTERVAL as EVALUATOR_INTERVAL
 from ..alerts.evaluator import AlertEvaluator
+from ..db.clock import DatabaseNow
 from ..models import Worker, WorkerState
 from ..protection.aging import age_priorities, aging_settings
 from ..services.retention import prune_queue_samples
@@ -84,7 +85,8 @@ class Housekeeping:
         renew_leases(self.running_runs(), self.config.lease_seconds)
 
     def _mark_lost_workers(self) -> None:
-        silent_since = timezone.now() - timedelta(
+        # On the database's clock, like the heartbeats it judges.
+        silent_since = DatabaseNow() - timedelta(
             seconds=max(self.config.lease_seconds, 3 * self.config.heartbeat_seconds)
         )
         lost = Worker.objects.filter(

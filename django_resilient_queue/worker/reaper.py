@@ -5,8 +5,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 
-from django.utils import timezone
-
+from ..db.clock import DatabaseNow
 from ..models import Job, JobStatus
 from . import stalls
 from .dbretry import CONNECTION_ERRORS
@@ -26,9 +25,9 @@ def reap_expired_leases(limit: int = BATCH) -> int:
     Safe with many reapers at once: each write is fenced by (id, run, running), so a
     job is taken back by exactly one of them.
     """
-    now = timezone.now()
     expired = list(
-        Job.objects.filter(status=JobStatus.RUNNING, lease_expires_at__lt=now)
+        # Expired on the database server's clock: the one the leases were set on.
+        Job.objects.filter(status=JobStatus.RUNNING, lease_expires_at__lt=DatabaseNow())
         .defer(*UNNEEDED)
         .order_by("lease_expires_at")[:limit]
     )

@@ -4,6 +4,7 @@ thread pool that is all busy, and workers whose clocks disagree."""
 from __future__ import annotations
 
 import itertools
+import shutil
 import signal
 import time
 from collections import defaultdict
@@ -13,14 +14,14 @@ import pytest
 
 from django_resilient_queue.models import Attempt, Job, JobStatus
 from tests import jobs
-from tests.conftest import LoggedProcess, Workers, wait_until, worker_env
+from tests.conftest import LoggedProcess, Workers, vendor, wait_until, worker_env
 from tests.testapp.models import Execution
 
 pytestmark = pytest.mark.acceptance
 
 
 def env(**extra: str) -> dict[str, str]:
-    return worker_env(RESILIENT_QUEUE_HEARTBEAT_SECONDS="0.5", **extra)
+    return worker_env(**{"RESILIENT_QUEUE_HEARTBEAT_SECONDS": "0.5", **extra})
 
 
 def outcomes(job: Job) -> list[str]:
@@ -67,3 +68,47 @@ def test_a_timeout_is_enforced_while_every_thread_is_busy(workers: Workers) -> N
     wait_until(lambda: not child.is_running() or child.status() == psutil.STATUS_ZOMBIE)
     assert "recycling this child" in process.output()
     assert stop(process) == 0
+
+
+# -- 4. clocks that disagree ------------------------------------------------------------------
+FAKETIME_LIBRARY = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
+
+
+def skewed_env(seconds: float, **extra: str) -> dict[str, str]:
+    """A worker whose wall clock (its children's too) runs ``seconds`` ahead of the host's.
+
+    Its monotonic clock is left alone, as NTP leaves it: faking it too would only stretch
+    every timed wait (Python waits on real monotonic deadlines computed from the fake one).
+    """
+    return env(
+        LD_PRELOAD=FAKETIME_LIBRARY,
+        FAKETIME=f"{seconds:+g}s",
+        FAKETIME_DONT_FAKE_MONOTONIC="1",
+        **extra,
+    )
+
+
+@pytest.mark.skipif(
+    shutil.which("faketime") is None, reason="needs Debian's faketime (installed by .ci/run)"
+)
+def test_a_worker_whose_clock_runs_ahead_never_takes_back_a_live_run(workers: Workers) -> None:
+    if vendor() == "sqlite":
+        pytest.skip("SQLite runs in each worker's process: there is no server clock to share")
+    lease = {"RESILIENT_QUEUE_LEASE_SECONDS": "6", "RESILIENT_QUEUE_HEARTBEAT_SECONDS": "2"}
+    live = jobs.sleep_then_record.enqueue("live", 9.0)
+    honest = workers.start("--processes", "1", env=env(**lease))
+    wait_until(lambda: Execution.objects.filter(label="live").exists(), timeout=30)
+    # 5 s ahead, less than the 6 s lease: on its own clock, the live run's lease (renewed
+    # every 2 s) looks expired most of the time.
+    ahead = workers.start("--processes", "1", env=skewed_env(5, **lease))
+    wait_until(lambda: Job.objects.get(pk=live.pk).status == JobStatus.SUCCEEDED, timeout=40)
+    assert outcomes(live) == ["succeeded"]
+    assert Execution.objects.filter(label="live").count() == 1
+    assert "took back" not in ahead.output()
+    # The skewed worker still serves: its claims and leases use the server's clock too.
+    # (A job that does not sleep: libfaketime breaks a sleep whose monotonic clock is real.)
+    assert stop(honest) == 0
+    other = jobs.add.enqueue(1, 2)
+    wait_until(lambda: Job.objects.get(pk=other.pk).status == JobStatus.SUCCEEDED, timeout=30)
+    assert Job.objects.get(pk=other.pk).result == 3
+    assert stop(ahead) == 0
