@@ -35,7 +35,10 @@ class Worker(models.Model):
     cpu_percent = models.FloatField(default=0.0)
     processed = models.PositiveBigIntegerField(default=0)
     failed = models.PositiveBigIntegerField(default=0)
-    current_jobs = models.JSONField(default=list, blank=True)
+    current_jobs = models.JSONField(default=list, blank=True)  # ids of the jobs it runs now
+    # Ids of the jobs it claimed ahead and has not started, at its last heartbeat: if it
+    # goes silent, the reaper gives these back unstarted (no stall charged; they never ran).
+    claimed_ahead = models.JSONField(default=list, blank=True)
     stop_requested = models.BooleanField(default=False)
 
     class Meta:

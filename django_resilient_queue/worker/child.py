@@ -23,7 +23,7 @@ from .claimer import Claimer
 from .config import WorkerConfig
 from .dbretry import CONNECTION_ERRORS, OutageTracker, call_with_reconnect, drop_connections
 from .executor import Outcome, execute_unit, interrupt_delay
-from .heartbeat import Heartbeat
+from .heartbeat import Heartbeat, keep_owned
 from .identity import register_worker
 from .outcomes import apply_outcome, apply_outcomes
 from .slots import FINISHED, PENDING, Slots
@@ -42,6 +42,9 @@ FLUSH_EVERY = 64
 EXIT_RECYCLE = 3
 EXIT_STOP_REQUESTED = 4  # an operator asked (Worker.stop_requested): stop the whole runworkers
 WAIT_SLICE = 0.25
+# A claimed-ahead unit starts without a check only within this fraction of the lease of the
+# claim (or of the last check): past it, its lease may have expired and been taken back.
+OWNERSHIP_GAP = 0.25
 
 
 def slot_count(config: WorkerConfig) -> int:
@@ -72,6 +75,7 @@ class Child:
         self.pending: deque[tuple[int, list[Job]]] = deque()
         self.buffer: list[tuple[int, list[Job], list[Outcome]]] = []
         self.avg_duration: float | None = None
+        self.owned_at = 0.0  # monotonic time the claimed-ahead units were last proven ours
         self.processed = 0
         self.failed = 0
         self.tracker = OutageTracker(f"worker pid={os.getpid()}")
@@ -98,6 +102,7 @@ class Child:
             interval=self.config.heartbeat_seconds,
             lease_seconds=self.config.lease_seconds,
             running=self.running_jobs,
+            claimed_ahead=self.claimed_ahead_jobs,
             counters=lambda: (self.processed, self.failed),
             on_beat=self._on_beat,
             stop=self.stop_threads,
@@ -177,6 +182,7 @@ class Child:
                         return
                     self._idle(WAIT_SLICE if self.config.burst else self._idle_seconds())
                     continue
+                self.owned_at = time.monotonic()  # a claim proves ownership
                 for unit in units:
                     with self.lock:
                         index = self.free_slots.pop()
@@ -187,6 +193,10 @@ class Child:
                 self._give_back_pending()
                 self._flush()
                 return
+            if time.monotonic() - self.owned_at > self.config.lease_seconds * OWNERSHIP_GAP:
+                self._drop_lost_pending()
+                if not self.pending:
+                    continue
             index, unit = self.pending.popleft()
             if not self._run_inline(index, unit):
                 # A failure may open a breaker or signal trouble: do not run what was claimed
@@ -217,6 +227,41 @@ class Child:
         self.slots.occupy(index, first.pk, first.run, FINISHED)
         self.buffer.append((index, unit, outcomes))
         return all(outcome.kind in ("succeeded", "expired") for outcome in outcomes)
+
+    def _drop_lost_pending(self) -> None:
+        """After a gap (a freeze, a VM pause, a long job), start a claimed-ahead unit only if
+        its lease is still provably held: another worker may have taken it back meanwhile.
+
+        Lost units are given back unstarted (refused by the fence if already taken back).
+        """
+        runs = [(job.pk, job.run) for _, unit in self.pending for job in unit]
+        try:
+            owned = call_with_reconnect(
+                functools.partial(keep_owned, runs, self.config.lease_seconds), self.tracker
+            )
+        except Exception:
+            logger.exception("could not check the claimed-ahead jobs; giving them back")
+            owned = set()
+        kept: deque[tuple[int, list[Job]]] = deque()
+        for index, unit in self.pending:
+            if all((job.pk, job.run) in owned for job in unit):
+                kept.append((index, unit))
+                continue
+            logger.warning(
+                "job id=%s: its lease was lost before it started; not starting it", unit[0].pk
+            )
+            back = [
+                Outcome.lost("unstarted", job.started_at, "lease lost before start") for job in unit
+            ]
+            self.buffer.append((index, unit, back))
+        self.pending = kept
+        self.owned_at = time.monotonic()
+        if self.buffer and not self.pending:
+            self._flush()
+
+    def claimed_ahead_jobs(self) -> list[int]:
+        """Ids of the jobs claimed ahead and not started (read by the heartbeat thread)."""
+        return [job.pk for _, unit in list(self.pending) for job in unit]
 
     def _give_back_pending(self) -> None:
         """Units claimed ahead that will not run now go back as if never claimed."""

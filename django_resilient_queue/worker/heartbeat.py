@@ -19,6 +19,24 @@ from .dbretry import CONNECTION_ERRORS, OutageTracker, drop_connections
 logger = logging.getLogger("django_resilient_queue.worker")
 
 
+def keep_owned(running: list[tuple[int, int]], lease_seconds: float) -> set[tuple[int, int]]:
+    """Renew the runs among ``running`` whose lease is still held; return those.
+
+    One statement when all are (the common case); a run whose lease expired is not
+    renewed, even if nobody took it back yet: its owner must not start it any more.
+    """
+    if not running:
+        return set()
+    owned = reduce(or_, (Q(pk=job_id, run=run) for job_id, run in running))
+    held = Job.objects.filter(owned, status=JobStatus.RUNNING, lease_expires_at__gt=DatabaseNow())
+    if held.update(lease_expires_at=database_now_plus(lease_seconds)) == len(running):
+        return set(running)
+    fresh = Job.objects.filter(
+        owned, status=JobStatus.RUNNING, lease_expires_at__gt=database_now_plus(lease_seconds / 2)
+    )
+    return {(int(pk), int(run)) for pk, run in fresh.values_list("pk", "run")}
+
+
 def renew_leases(running: list[tuple[int, int]], lease_seconds: float) -> int:
     """Push back the lease of every run (job id, run) that is still running."""
     if not running:
@@ -39,6 +57,7 @@ class Heartbeat(threading.Thread):
         interval: float,
         lease_seconds: float,
         running: Callable[[], list[tuple[int, int]]],
+        claimed_ahead: Callable[[], list[int]] = list,
         counters: Callable[[], tuple[int, int]],
         on_beat: Callable[[bool, float], None],
         stop: threading.Event,
@@ -49,6 +68,7 @@ class Heartbeat(threading.Thread):
         self.interval = interval
         self.lease_seconds = lease_seconds
         self.running = running
+        self.claimed_ahead = claimed_ahead
         self.counters = counters
         self.on_beat = on_beat
         self.stop = stop
@@ -59,6 +79,9 @@ class Heartbeat(threading.Thread):
     def beat(self) -> None:
         """Renew leases and report once."""
         running = self.running()
+        # Read second: a unit that starts between the two reads is reported started (the
+        # safe side: the reaper charges a stall to a run that may have begun).
+        waiting = set(self.claimed_ahead())
         renew_leases(running, self.lease_seconds)
         processed, failed = self.counters()
         rss = self.process.memory_info().rss
@@ -68,7 +91,8 @@ class Heartbeat(threading.Thread):
             cpu_percent=self.process.cpu_percent(),
             processed=processed,
             failed=failed,
-            current_jobs=[job_id for job_id, _ in running],
+            current_jobs=[job_id for job_id, _ in running if job_id not in waiting],
+            claimed_ahead=[job_id for job_id, _ in running if job_id in waiting],
         )
         stop_requested = Worker.objects.filter(pk=self.worker_id, stop_requested=True).exists()
         self.on_beat(stop_requested, rss / (1024 * 1024))

@@ -6,7 +6,7 @@ import dataclasses
 import logging
 
 from ..db.clock import DatabaseNow
-from ..models import Job, JobStatus
+from ..models import Job, JobStatus, Worker
 from . import stalls
 from .dbretry import CONNECTION_ERRORS
 from .executor import Outcome, OutcomeKind
@@ -32,16 +32,42 @@ def reap_expired_leases(limit: int = BATCH) -> int:
         .order_by("lease_expires_at")[:limit]
     )
     taken = 0
+    ahead = claimed_ahead(expired)
     for job in expired:
-        kind: OutcomeKind = (
-            "cancelled" if job.cancel_requested_at else "abandoned"
-        )  # asked to stop: done
-        outcome = Outcome.lost(kind, job.started_at, "lease expired: the worker was lost")
+        kind: OutcomeKind = "abandoned"
+        message = "lease expired: the worker was lost"
+        if job.cancel_requested_at:
+            kind = "cancelled"  # asked to stop: done
+        elif job.pk in ahead:
+            kind, message = "unstarted", "lease expired before its worker started it"
+        outcome = Outcome.lost(kind, job.started_at, message)
         if _apply_one(job, outcome):
             taken += 1
     if taken:
         logger.warning("took back %s jobs whose lease expired", taken)
     return taken
+
+
+def claimed_ahead(jobs: list[Job]) -> set[int]:
+    """Ids among ``jobs`` that their worker's last heartbeat, after their claim, reported
+    claimed ahead and not started: taking them back charges no stall, as they never ran."""
+    worker_ids = {job.worker_id for job in jobs if job.worker_id is not None}
+    if not worker_ids:
+        return set()
+    reports = {
+        pk: (reported_at, set(ids or []))
+        for pk, reported_at, ids in Worker.objects.filter(pk__in=worker_ids).values_list(
+            "pk", "last_heartbeat_at", "claimed_ahead"
+        )
+    }
+    return {
+        job.pk
+        for job in jobs
+        if job.worker_id in reports
+        and job.pk in reports[job.worker_id][1]
+        and job.started_at is not None
+        and reports[job.worker_id][0] >= job.started_at
+    }
 
 
 def take_back(job_id: int, run: int, kind: str, message: str) -> bool:

@@ -11,8 +11,9 @@ from collections import defaultdict
 
 import psutil
 import pytest
+from django.db import transaction
 
-from django_resilient_queue.models import Attempt, Job, JobStatus
+from django_resilient_queue.models import Attempt, Job, JobStatus, Worker
 from tests import jobs
 from tests.conftest import LoggedProcess, Workers, vendor, wait_until, worker_env
 from tests.testapp.models import Execution
@@ -44,6 +45,49 @@ def assert_never_overlapped(labels: list[str]) -> None:
         intervals.sort()
         for (_, end_a), (start_b, _) in itertools.pairwise(intervals):
             assert start_b >= end_a, f"job {job_id} ran twice at once: {intervals}"
+
+
+# -- 1. a frozen worker's claimed-ahead jobs -------------------------------------------------
+def test_a_frozen_worker_never_starts_the_jobs_it_claimed_ahead_once_thawed(
+    workers: Workers,
+) -> None:
+    lease = env(RESILIENT_QUEUE_LEASE_SECONDS="3", RESILIENT_QUEUE_FAST_RETRIES="1")
+    frozen = workers.start("--processes", "1", env=lease)
+    # Quick jobs first: the child learns they are short and starts claiming ahead.
+    warm = jobs.sleep_then_record.enqueue_many([(f"warm{i}", 0.001) for i in range(20)])
+    wait_until(lambda: all(Job.objects.get(pk=j.pk).status == JobStatus.SUCCEEDED for j in warm))
+    with transaction.atomic():  # one claim takes them all: the long one first
+        long = jobs.sleep_then_record.using(priority=100).enqueue("long", 3.0)
+        ahead = jobs.sleep_then_record.enqueue_many([(f"ahead{i}", 0.001) for i in range(5)])
+    wait_until(lambda: Execution.objects.filter(label="long").exists())
+    worker = Worker.objects.get(pk=Job.objects.get(pk=long.pk).worker_id)
+    ahead_ids = {j.pk for j in ahead}
+    # Its heartbeat has told the others which of its jobs have not started.
+    wait_until(lambda: ahead_ids <= set(Worker.objects.get(pk=worker.pk).claimed_ahead))
+    workers.kill_group(frozen, signal.SIGSTOP)  # a VM pause, mid-job
+
+    rescuer = workers.start("--processes", "1", env=lease)
+    for job in [long, *ahead]:
+        wait_until(lambda job=job: Job.objects.get(pk=job.pk).status == JobStatus.SUCCEEDED)
+    # Taken back unstarted: no stall charged, no attempt used.
+    for job in ahead:
+        assert outcomes(job) == ["succeeded"]
+        assert Job.objects.get(pk=job.pk).stalls == 0
+    assert outcomes(long) == ["abandoned", "succeeded"]
+    assert stop(rescuer) == 0
+
+    workers.kill_group(frozen, signal.SIGCONT)
+    # The job it had started resumes (and its late outcome is refused)...
+    wait_until(
+        lambda: Execution.objects.filter(label="long", finished_at__isnull=False).count() == 2
+    )
+    # ...but it starts none of those it had only claimed: its heartbeat soon reports none.
+    wait_until(lambda: not Worker.objects.get(pk=worker.pk).claimed_ahead)
+    assert stop(frozen) == 0
+    for job in ahead:
+        assert Execution.objects.filter(job_id=job.pk).count() == 1
+        assert outcomes(job) == ["succeeded"]
+    assert outcomes(long) == ["abandoned", "succeeded"]
 
 
 # -- 2. a thread pool that is all busy ------------------------------------------------------
