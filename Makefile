@@ -29,6 +29,7 @@ lint: venv
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
+	$(VENV)/bin/lint-imports
 
 bench: venv
 	$(PY) benchmarks/run.py $(if $(PEERS),--peers,)

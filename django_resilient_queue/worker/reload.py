@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.utils import autoreload
@@ -18,13 +19,13 @@ from .config import WorkerConfig
 from .supervisor import Supervisor
 
 
-def run_with_reload(config: WorkerConfig) -> int:
+def run_with_reload(config: WorkerConfig, companions: Sequence[Callable[[], object]] = ()) -> int:
     """Serve jobs, restarting on code changes, until stopped; return the exit code."""
     if os.environ.get(autoreload.DJANGO_AUTORELOAD_ENV) != "true":
         # The watching parent: it only restarts the child; this exits with the child's code.
         autoreload.run_with_reloader(lambda: None)
         return 0
-    supervisor = Supervisor(config)
+    supervisor = Supervisor(config, companions)
     finished = threading.Event()
     codes: list[int] = []
 

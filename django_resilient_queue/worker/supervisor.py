@@ -9,12 +9,12 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import wait
 from multiprocessing.process import BaseProcess
 from types import FrameType
 
-from ..alerts.delivery import start_delivery_process
 from ..alerts.store import raise_alert
 from ..models import Job, JobStatus, WorkerState
 from .cancellation import CHECK_EVERY, stop_cancelled
@@ -55,8 +55,13 @@ class PendingWrite:
 class Supervisor:
     """Runs ``config.processes`` children and keeps them alive until told to stop."""
 
-    def __init__(self, config: WorkerConfig) -> None:
+    def __init__(
+        self, config: WorkerConfig, companions: Sequence[Callable[[], object]] = ()
+    ) -> None:
         self.config = config
+        # Started once, after the children (runworkers passes alert delivery): the engine
+        # never imports the operator's side itself.
+        self.companions = companions
         self.ctx = multiprocessing.get_context("fork")
         self.children = [
             ChildHandle(n, Slots(slot_count(config), self.ctx)) for n in range(config.processes)
@@ -91,7 +96,9 @@ class Supervisor:
         )
         for child in self.children:
             self._start(child)
-        self.delivery = start_delivery_process()  # alert outbox; ends with this process
+        for start in self.companions:
+            drop_connections()  # a forked companion must not share our database sockets
+            start()
         stop_deadline: float | None = None
         while True:
             if self.signals >= 2:

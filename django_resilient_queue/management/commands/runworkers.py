@@ -102,6 +102,7 @@ class Command(BaseCommand):
         parser.add_argument("--graceful-timeout", type=non_negative_float, default=None)
 
     def handle(self, *args: Any, **options: Any) -> None:
+        from ...alerts.delivery import start_delivery_process
         from ...worker.config import WorkerConfig
         from ...worker.identity import chosen_name, live_holder
         from ...worker.reload import run_with_reload
@@ -135,7 +136,11 @@ class Command(BaseCommand):
                     f"{holder.hostname}); choose another --worker-id"
                 )
         sync_declared_schedules()
-        code = run_with_reload(config) if options["reload"] else Supervisor(config).run()
+        companions = [start_delivery_process]  # the alert outbox, beside the workers
+        if options["reload"]:
+            code = run_with_reload(config, companions)
+        else:
+            code = Supervisor(config, companions).run()
         sys.stdout.flush()
         if code:
             sys.exit(code)
