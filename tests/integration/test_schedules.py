@@ -219,3 +219,23 @@ def test_queuestatus_lists_schedules_with_their_next_run() -> None:
     call_command("queuestatus", "--json", stdout=out)
     listed = json.loads(out.getvalue())["schedules"]
     assert [(s["name"], s["next_run_at"]) for s in listed] == [("nightly", "2030-01-01T03:00:00Z")]
+
+
+def test_prunejobs_deletes_old_ticks_but_never_one_that_could_come_again() -> None:
+    now = timezone.now()
+    schedule = ScheduleFactory(cron="0 * * * *", next_run_at=now + timedelta(hours=1))
+    ancient = now - timedelta(days=40)
+    assert schedules.record_tick(schedule, ancient)
+    assert schedules.record_tick(schedule, now - timedelta(days=1))  # its job may still exist
+    # A schedule whose next run is still behind that old tick (never advanced past it).
+    stuck = ScheduleFactory(cron="0 * * * *", next_run_at=ancient - timedelta(hours=1))
+    assert schedules.record_tick(stuck, ancient)
+    out = StringIO()
+    call_command("prunejobs", "--dry-run", stdout=out)
+    assert "would delete 1 schedule ticks" in out.getvalue()
+    assert ScheduleTick.objects.count() == 3
+    out = StringIO()
+    call_command("prunejobs", stdout=out)
+    assert "deleted 1 schedule ticks" in out.getvalue()
+    left = set(ScheduleTick.objects.values_list("schedule_id", "tick_at"))
+    assert left == {(schedule.pk, now - timedelta(days=1)), (stuck.pk, ancient)}
