@@ -293,6 +293,7 @@ class Supervisor:
             os.kill(child.process.pid, signal.SIGKILL)
             child.process.join(timeout=5)
             self._take_back_slots(child, None, child.process.pid, shutdown=True)
+            self._forget_worker(child.process.pid, -signal.SIGKILL)  # it cannot mark its row
         deadline = time.monotonic() + 10
         while self.pending and time.monotonic() < deadline:
             self._flush_pending()

@@ -9,7 +9,15 @@ import time
 import psutil
 import pytest
 
-from django_resilient_queue.models import Alert, Attempt, DeadLetter, Job, JobStatus, Worker
+from django_resilient_queue.models import (
+    Alert,
+    Attempt,
+    DeadLetter,
+    Job,
+    JobStatus,
+    Worker,
+    WorkerState,
+)
 from tests import jobs
 from tests.conftest import Workers, wait_until, worker_env
 from tests.testapp.models import Execution
@@ -136,6 +144,9 @@ def test_sigterm_past_the_graceful_timeout_gives_the_job_back(workers: Workers) 
     row = Job.objects.get(pk=job.pk)
     assert (row.status, row.attempts, row.worker_id) == (JobStatus.QUEUED, 0, None)
     assert attempt_outcomes(job) == [(1, "released")]
+    # The child killed at the deadline could not mark its Worker row: its supervisor did.
+    states = set(Worker.objects.filter(supervisor_pid=process.pid).values_list("state", flat=True))
+    assert states == {WorkerState.LOST}
 
 
 def test_a_second_signal_stops_at_once(workers: Workers) -> None:
