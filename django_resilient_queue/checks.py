@@ -6,7 +6,7 @@ import importlib
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from django.core.checks import CheckMessage, Error, Tags, register
+from django.core.checks import CheckMessage, Error, Tags, Warning, register
 
 from . import conf
 from .cron import CronError, validate_expression
@@ -330,3 +330,49 @@ def check_database(databases: Any = None, **kwargs: Any) -> list[CheckMessage]:
     if connection.vendor == "mysql" and not connection.features.has_select_for_update_skip_locked:
         return [_error("MariaDB >= 10.6 or MySQL >= 8 is needed (SELECT ... SKIP LOCKED).", 13)]
     return []
+
+
+@register(Tags.compatibility)
+def check_callbacks(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """Every ``on_success``/``on_failure`` given by name must name a registered ``@job``."""
+    from . import registry
+
+    errors: list[CheckMessage] = []
+    for definition in registry.definitions():
+        for hook in ("on_success", "on_failure"):
+            target = getattr(definition, hook)
+            if isinstance(target, str) and not registry.is_registered(target):
+                errors.append(
+                    _error(
+                        f"{definition.name}: {hook}={target!r} is not a registered @job.",
+                        20,
+                        hint="Name a module-level @job by its dotted path, or pass the job.",
+                    )
+                )
+    return errors
+
+
+@register(Tags.database)
+def check_sqlite_options(databases: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """SQLite shared by web and worker processes needs IMMEDIATE transactions and a timeout."""
+    from django.db import connections, router
+
+    from .models import Job
+
+    if not databases:
+        return []
+    alias = router.db_for_write(Job)
+    if alias not in databases or connections[alias].vendor != "sqlite":
+        return []
+    options = connections[alias].settings_dict.get("OPTIONS") or {}
+    if options.get("transaction_mode") == "IMMEDIATE" and options.get("timeout", 5) >= 5:
+        return []
+    return [
+        Warning(
+            "SQLite without OPTIONS {'transaction_mode': 'IMMEDIATE', 'timeout': 20}: "
+            "a transaction that enqueues inside atomic() can fail with 'database is locked' "
+            "while a worker writes.",
+            hint="See the quickstart's 'SQLite only' settings.",
+            id="resilient_queue.W001",
+        )
+    ]

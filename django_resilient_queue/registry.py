@@ -72,6 +72,11 @@ def is_registered(name: str) -> bool:
     return find(name) is not None
 
 
+def definitions() -> list[JobDefinition]:
+    """Every registered ``@job``, in registration order."""
+    return list(_definitions.values())
+
+
 def has_gated_definitions() -> bool:
     """True when a registered job uses a breaker, a rate or concurrency limit, or batching."""
     return any(d.is_gated or d.is_batch for d in _definitions.values())

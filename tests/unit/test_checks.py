@@ -57,3 +57,48 @@ def test_check_command_exits_non_zero_on_bad_setting() -> None:
         pytest.raises(SystemCheckError),
     ):
         call_command("check")
+
+
+def _names_a_missing_callback() -> None:
+    """Decorated inside the test below, then forgotten again."""
+
+
+def test_a_callback_name_that_is_no_registered_job_is_e020() -> None:
+    from django_resilient_queue import job, registry
+    from django_resilient_queue.checks import check_callbacks
+
+    assert check_callbacks() == []
+    definition = job(on_failure="tests.jobs.no_such_job")(_names_a_missing_callback)
+    try:
+        [error] = check_callbacks()
+        assert error.id == "resilient_queue.E020"
+        assert "on_failure='tests.jobs.no_such_job'" in error.msg
+        assert definition.name in error.msg
+    finally:
+        registry._definitions.pop(definition.name)
+    assert check_callbacks() == []
+
+
+@pytest.mark.parametrize(
+    ("options", "warned"),
+    [
+        ({"transaction_mode": "IMMEDIATE", "timeout": 20}, False),
+        ({"timeout": 20}, True),
+        ({"transaction_mode": "IMMEDIATE", "timeout": 1}, True),
+    ],
+)
+def test_sqlite_without_the_recommended_options_is_w001(options: dict, warned: bool) -> None:
+    from django.db import connections
+
+    from django_resilient_queue.checks import check_sqlite_options
+
+    connection = connections["default"]
+    if connection.vendor != "sqlite":
+        pytest.skip("an SQLite check")
+    saved = connection.settings_dict.get("OPTIONS")
+    connection.settings_dict["OPTIONS"] = options
+    try:
+        found = [m.id for m in check_sqlite_options(databases=["default"])]
+    finally:
+        connection.settings_dict["OPTIONS"] = saved
+    assert found == (["resilient_queue.W001"] if warned else [])
