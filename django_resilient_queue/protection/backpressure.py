@@ -90,8 +90,9 @@ def check(queue: str, priority: int, limits: QueueLimits, ahead: int = 0) -> tim
     fill = depth / limits.max_depth
     if fill < limits.backpressure_threshold:
         return None
-    _raise_depth_alert(queue, depth, limits)
-    if fill >= limits.emergency_threshold:
+    refused = fill >= limits.emergency_threshold
+    _raise_depth_alert(queue, depth, limits, refused=refused)
+    if refused:
         raise QueueFull(
             f"queue {queue!r} holds {depth} of at most {limits.max_depth} jobs; "
             f"enqueues below Priority.HIGH are refused above {limits.emergency_threshold:.0%}"
@@ -101,19 +102,27 @@ def check(queue: str, priority: int, limits: QueueLimits, ahead: int = 0) -> tim
     return timedelta(seconds=max(1.0, share * limits.max_defer))
 
 
-def _raise_depth_alert(queue: str, depth: int, limits: QueueLimits) -> None:
+def _raise_depth_alert(queue: str, depth: int, limits: QueueLimits, *, refused: bool) -> None:
     now = time.monotonic()
     with _lock:
         if now - _alerted.get(queue, 0.0) < ALERT_EVERY:
             return
         _alerted[queue] = now
+    what = "refused (QueueFull)" if refused else "deferred"
+    message = (
+        f"Queue {queue!r} holds {depth} of at most {limits.max_depth} jobs; "
+        f"low-priority enqueues are {what}."
+    )
+    context = {"queue": queue, "depth": depth, "max_depth": limits.max_depth, "refused": refused}
     from ..alerts.store import raise_alert
 
+    # Still written in the caller's transaction: a caller that rolls back on QueueFull
+    # loses it until the next ALERT_EVERY (the alert evaluator's QUEUE_DEPTH_HIGH rule
+    # sees the depth from the workers' side too).
     raise_alert(
         "QUEUE_DEPTH_HIGH",
         "high",
-        f"Queue {queue!r} holds {depth} of at most {limits.max_depth} jobs; "
-        "low-priority enqueues are deferred.",
+        message,
         fingerprint=f"QUEUE_DEPTH_HIGH:{queue}",
-        context={"queue": queue, "depth": depth, "max_depth": limits.max_depth},
+        context=context,
     )

@@ -34,6 +34,15 @@ pytestmark = pytest.mark.django_db
 BOUNDED = jobs.add.using(queue="bounded", priority=Priority.LOW)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_backpressure_caches() -> None:
+    """Each test starts with no cached depth and no throttled alert (process-wide state)."""
+    from django_resilient_queue.protection import backpressure
+
+    backpressure._estimates.clear()
+    backpressure._alerted.clear()
+
+
 def test_backpressure_defers_then_refuses_below_high() -> None:
     for i in range(80):
         BOUNDED.enqueue(i, i)
@@ -49,7 +58,23 @@ def test_backpressure_defers_then_refuses_below_high() -> None:
     critical = jobs.add.using(queue="bounded", priority=Priority.CRITICAL).enqueue(1, 1)
     assert critical.run_after <= timezone.now()
     assert Job.objects.filter(queue="bounded").count() == 96
-    assert Alert.objects.get(kind="QUEUE_DEPTH_HIGH").context["queue"] == "bounded"
+    alert = Alert.objects.get(kind="QUEUE_DEPTH_HIGH")
+    assert alert.context["queue"] == "bounded"
+    # Raised at the 81st, which was deferred, not refused: the message says so.
+    assert "enqueues are deferred" in alert.message and alert.context["refused"] is False
+
+
+def test_the_depth_alert_of_a_refusal_says_refused() -> None:
+    from django_resilient_queue.protection import backpressure
+
+    BOUNDED.enqueue_many([(i, i) for i in range(95)])  # its own alert says deferred
+    Alert.objects.all().delete()
+    backpressure._alerted.clear()
+    with pytest.raises(QueueFull):
+        BOUNDED.enqueue(95, 95)
+    alert = Alert.objects.get(kind="QUEUE_DEPTH_HIGH")
+    assert "enqueues are refused (QueueFull)" in alert.message
+    assert alert.context["refused"] is True
 
 
 def test_deferral_grows_with_the_fill_level() -> None:
