@@ -17,7 +17,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db.models import Min
 from django.utils import timezone
 
-from django_resilient_queue.models import DeadLetter, Job, JobStatus
+from django_resilient_queue.models import Alert, DeadLetter, Job, JobStatus
 
 from ...workload import EXPECTED, WORKLOAD, describe_outcome, enqueue_workload, short_name
 
@@ -209,6 +209,7 @@ class Command(BaseCommand):
             self.stdout.flush()
             self._sleep(delay, signals)
         bad = self._report(job_ids)
+        self._report_alerts()
         if bad:
             raise CommandError(
                 f"{bad} of {len(job_ids)} demo jobs did not reach their expected state "
@@ -246,6 +247,19 @@ class Command(BaseCommand):
             if signals.count:
                 raise CommandError("interrupted")
             time.sleep(min(TICK, max(0.0, until - time.monotonic())))
+
+    def _report_alerts(self) -> None:
+        """Evaluate the alert rules once (a burst may end before a worker's evaluator runs)."""
+        from django_resilient_queue.alerts.evaluator import evaluate
+
+        evaluate(timezone.now())
+        active = list(
+            Alert.objects.filter(resolved_at__isnull=True).values_list("kind", "message")[:10]
+        )
+        for kind, message in active:
+            self.stdout.write(f"alert {kind}: {message}")
+        if active:
+            self.stdout.write("(listed under Alerts in the admin)")
 
     def _report(self, job_ids: list[int]) -> int:
         """Print the summary table; return how many jobs did not end as expected."""
