@@ -41,7 +41,7 @@ class DeadLetterAdmin(ReadOnlyAdmin):
     list_select_related = ("replayed_by",)
     exclude = ("args", "kwargs", "traceback", "history")
     readonly_fields = ("args_json", "kwargs_json", "traceback_text", "links", "history_json")
-    actions = ("replay", "discard")
+    actions = ("replay", "replay_keeping_checkpoint", "discard")
     has_replay_deadletter_permission = action_permission("replay_deadletter")
     has_discard_deadletter_permission = action_permission("discard_deadletter")
 
@@ -81,6 +81,23 @@ class DeadLetterAdmin(ReadOnlyAdmin):
     def replay(self, request: HttpRequest, queryset: QuerySet[DeadLetter]) -> None:
         run_action(
             self, request, queryset, letter_verbs.replay_dead_letters, "Replayed", "dead letter"
+        )
+
+    @admin.action(
+        description="Replay, resuming from the last checkpoint", permissions=["replay_deadletter"]
+    )
+    def replay_keeping_checkpoint(
+        self, request: HttpRequest, queryset: QuerySet[DeadLetter]
+    ) -> None:
+        # The replay verb with one option: the same permission as a plain replay.
+        run_action(
+            self,
+            request,
+            queryset,
+            letter_verbs.replay_dead_letters,
+            "Replayed (keeping the checkpoint)",
+            "dead letter",
+            keep_checkpoint=True,
         )
 
     @admin.action(description="Discard", permissions=["discard_deadletter"])

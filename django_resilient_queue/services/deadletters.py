@@ -148,15 +148,20 @@ def replay_many(
     return replayed, skipped
 
 
-def replay_dead_letters(letters: Any, *, by: Any = None) -> ActionResult:
-    """Replay each selected dead letter once; replayed ones and unknown tasks are not eligible."""
+def replay_dead_letters(
+    letters: Any, *, by: Any = None, keep_checkpoint: bool = False
+) -> ActionResult:
+    """Replay each selected dead letter once; replayed ones and unknown tasks are not eligible.
+
+    ``keep_checkpoint`` lets each replay resume from its original job's last checkpoint.
+    """
     total = ActionResult()
     for batch in id_batches(DeadLetter, letters):
         pending = DeadLetter.objects.filter(pk__in=batch, replayed_at__isnull=True)
         replayed: list[int] = []
         for letter in pending.order_by("pk"):
             try:
-                replay_dead_letter(letter, by=by)
+                replay_dead_letter(letter, by=by, keep_checkpoint=keep_checkpoint)
             except (UnknownTask, AlreadyReplayed):
                 continue
             replayed.append(letter.pk)

@@ -75,6 +75,20 @@ def test_replay_action_requeues_and_logs(superuser_client: Client) -> None:
     assert b"1 was not eligible" in again.content
 
 
+def test_replay_keeping_the_checkpoint_resumes_from_it(superuser_client: Client) -> None:
+    letter = DeadLetterFactory()
+    Job.objects.filter(pk=letter.job_id).update(checkpoint={"offset": 41})
+    plain = DeadLetterFactory()
+    Job.objects.filter(pk=plain.job_id).update(checkpoint={"offset": 7})
+    response = post_action(superuser_client, "deadletter", "replay_keeping_checkpoint", [letter.pk])
+    assert b"Replayed (keeping the checkpoint) 1 dead letter." in response.content
+    letter.refresh_from_db()
+    assert Job.objects.get(pk=letter.replayed_job_id).checkpoint == {"offset": 41}
+    post_action(superuser_client, "deadletter", "replay", [plain.pk])
+    plain.refresh_from_db()
+    assert Job.objects.get(pk=plain.replayed_job_id).checkpoint is None
+
+
 def test_staff_without_replay_permission_is_not_offered_it_and_a_forced_post_does_nothing(
     client: Client,
 ) -> None:
@@ -85,7 +99,9 @@ def test_staff_without_replay_permission_is_not_offered_it_and_a_forced_post_doe
     page = client.get(f"{BASE}/deadletter/")
     assert page.status_code == 200
     assert b'value="replay"' not in page.content
+    assert b'value="replay_keeping_checkpoint"' not in page.content
     post_action(client, "deadletter", "replay", [letter.pk])
+    post_action(client, "deadletter", "replay_keeping_checkpoint", [letter.pk])
     letter.refresh_from_db()
     assert letter.replayed_at is None
     assert Job.objects.filter(status=JobStatus.QUEUED).count() == 0
