@@ -2,33 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django import forms
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from .. import registry
+from ..cron import validate_schedule_fields
 from ..models import Schedule
 from ..services import schedules as schedule_verbs
 from .helpers import action_permission, run_action
-
-
-def croniter_validator(value: str) -> None:
-    """Raise ValueError unless ``value`` is 5 cron fields, or 6 with seconds first."""
-    from croniter import croniter
-
-    fields = value.split()
-    if len(fields) not in (5, 6) or not croniter.is_valid(
-        value, second_at_beginning=len(fields) == 6
-    ):
-        raise ValueError("Not a valid cron expression (5 fields, or 6 with seconds first).")
-
-
-# The one place the cron check is chosen: swap in the project's cron module when it has one.
-validate_cron: Callable[[str], None] = croniter_validator
 
 
 class ScheduleForm(forms.ModelForm):  # type: ignore[type-arg]
@@ -49,33 +34,19 @@ class ScheduleForm(forms.ModelForm):  # type: ignore[type-arg]
             "catch_up",
         )
 
-    def clean_cron(self) -> str:
-        value = str(self.cleaned_data["cron"]).strip()
-        try:
-            validate_cron(value)
-        except ValueError as exc:
-            raise forms.ValidationError(str(exc)) from None
-        return value
-
-    def clean_timezone(self) -> str:
-        value = str(self.cleaned_data["timezone"]).strip()
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise forms.ValidationError(f"Unknown time zone {value!r}.") from None
-        return value
-
-    def clean_args(self) -> Any:
-        value = self.cleaned_data["args"]
-        if not isinstance(value, list):
-            raise forms.ValidationError("args must be a JSON list.")
-        return value
-
-    def clean_kwargs(self) -> Any:
-        value = self.cleaned_data["kwargs"]
-        if not isinstance(value, dict):
-            raise forms.ValidationError("kwargs must be a JSON object.")
-        return value
+    def clean(self) -> dict[str, Any]:
+        """The same rules as SCHEDULES in settings and the system checks (cron.py)."""
+        cleaned = super().clean() or {}
+        for name in ("cron", "timezone", "task", "queue"):
+            if isinstance(cleaned.get(name), str):
+                cleaned[name] = cleaned[name].strip()
+        fields = {name: cleaned[name] for name in self.Meta.fields if name in cleaned}
+        fields.pop("name", None)
+        errors = validate_schedule_fields(**fields, known_task=registry.is_registered)
+        for name, message in errors.items():
+            if name in self.fields and name not in self.errors:
+                self.add_error(name, f"{message[0].upper()}{message[1:]}.")
+        return cleaned
 
 
 @admin.register(Schedule)
