@@ -60,6 +60,9 @@ def test_every_change_list_and_page_loads(superuser_client: Client) -> None:
     page = superuser_client.get(f"{BASE}/job/{letter.job_id}/change/")
     assert page.status_code == 200
     assert b"dead letter #" in page.content
+    # The second wave's fields are shown too (contract section 9).
+    for label in (b"Reason", b"Expires at", b"Stall timeout", b"checkpoint"):
+        assert label in page.content, label
     assert superuser_client.get(f"{BASE}/deadletter/{letter.pk}/change/").status_code == 200
 
 
