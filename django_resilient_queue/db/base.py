@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -61,7 +62,10 @@ class Dialect:
     """What differs between databases: the claim, wake-ups, connection set-up, indexes."""
 
     vendor = "base"
-    supports_listen = False
+    # True where an UPDATE can return the rows it changed (the gates' one-statement take).
+    returns_updated_rows = False
+    # True where the concurrency places and the rate rows are taken in one statement.
+    one_statement_gates = False
     # True where mark_succeeded also writes the runs' Attempt rows.
     records_success_attempts = False
     # True where a trigger on the job table sends the wake-up for every insert (the
@@ -70,6 +74,12 @@ class Dialect:
 
     def __init__(self, connection: BaseDatabaseWrapper) -> None:
         self.connection = connection
+
+    def listener(
+        self, wake: threading.Event, stop: threading.Event, queues: Sequence[str]
+    ) -> threading.Thread | None:
+        """A thread that sets ``wake`` when a job is enqueued for ``queues``; None: poll."""
+        return None
 
     def prepare_worker_connection(self) -> None:
         """Tune a worker's connection once it is open (no-op by default)."""

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -19,11 +21,19 @@ class PostgreSQLDialect(PartialIndexes, ReturningClaimDialect):
     """The production engine: LISTEN/NOTIFY wake-ups and a single round-trip claim."""
 
     vendor = "postgresql"
-    supports_listen = True
+    one_statement_gates = True
     notifies_on_insert = True
     lock_clause = " FOR UPDATE SKIP LOCKED"
     values_row = "(%s::bigint, %s::bigint, %s::jsonb, %s::timestamptz, %s::timestamptz)"
     records_success_attempts = True
+
+    def listener(
+        self, wake: threading.Event, stop: threading.Event, queues: Sequence[str]
+    ) -> threading.Thread | None:
+        """LISTEN on its own connection: an idle child wakes at each enqueue's NOTIFY."""
+        from .listen import PostgresListener
+
+        return PostgresListener(self.connection, wake, stop, queues)
 
     def lease_until(self, now: datetime, lease_seconds: float) -> tuple[str, object]:
         """A new lease's end on the server's clock, the one every worker shares."""

@@ -23,6 +23,7 @@ class ReturningClaimDialect(Dialect):
     """Claim with one round trip instead of SELECT + UPDATE in a transaction."""
 
     lock_clause = ""
+    returns_updated_rows = True
     # How one row of the VALUES list in mark_succeeded is typed.
     values_row = "(%s, %s, %s, %s, %s)"
 

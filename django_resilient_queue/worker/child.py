@@ -28,7 +28,6 @@ from .identity import register_worker
 from .outcomes import apply_outcome, apply_outcomes
 from .slots import FINISHED, PENDING, Slots
 from .timeouts import interrupt_thread
-from .wakeup import PostgresListener
 
 logger = logging.getLogger("django_resilient_queue.worker")
 
@@ -109,8 +108,9 @@ class Child:
             tracker=self.tracker,
         )
         heartbeat.start()
-        if dialect.supports_listen:
-            PostgresListener(connection, self.wake, self.stop_threads, self.config.queues).start()
+        listener = dialect.listener(self.wake, self.stop_threads, self.config.queues)
+        if listener is not None:
+            listener.start()
         pool = ThreadPoolExecutor(self.config.threads) if self.config.threads > 1 else None
         try:
             if pool is None:

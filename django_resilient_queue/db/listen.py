@@ -1,4 +1,4 @@
-"""Wake an idle child: LISTEN/NOTIFY on PostgreSQL, a poll timer everywhere."""
+"""PostgreSQL's LISTEN: wake an idle child as soon as a job is enqueued (elsewhere it polls)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from django.db.backends.base.base import BaseDatabaseWrapper
 
-from ..db.base import CHANNEL
+from .base import CHANNEL
 
 logger = logging.getLogger("django_resilient_queue.worker")
 
