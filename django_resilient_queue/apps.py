@@ -28,7 +28,10 @@ class ResilientQueueConfig(AppConfig):
             checks_serializers,  # noqa: F401  (registers the SERIALIZERS checks)
             conf,
             redaction,  # noqa: F401  (registers the REDACT check)
+            signals,
         )
+
+        signals.connect_logging_receivers()
 
         if django.VERSION >= (6, 0):
             from .djangotasks import runner

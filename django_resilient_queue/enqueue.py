@@ -15,6 +15,7 @@ from django.db.models import signals
 from django.utils import timezone
 
 from . import conf
+from . import signals as queue_signals
 from .db import dialect_for
 from .models import Job, JobStatus
 from .promises import expires_at_for, stall_seconds
@@ -211,6 +212,7 @@ def enqueue_one(
     elif _save_signals_connected() or dialect_for(connections[alias]).bulk_insert([job]) is None:
         job.save(force_insert=True, using=alias)
     backpressure.note_enqueued(job.queue, 1)
+    queue_signals.send_enqueued([job], alias)
     return job
 
 
@@ -240,6 +242,9 @@ def enqueue_many(
                 results.append(_insert_unique(job, alias, now))
     for queue, count in Counter(job.queue for job in jobs).items():
         backpressure.note_enqueued(queue, count)
+    # Only the new rows: a unique job whose key was held returned its holder instead.
+    fresh = {id(job) for job in jobs}
+    queue_signals.send_enqueued([job for job in results if id(job) in fresh], alias)
     return results
 
 
@@ -274,4 +279,5 @@ def enqueue_row(
         **extra,  # other Job fields (expires_at, stall_timeout, checkpoint)
     )
     job.save(force_insert=True, using=alias)
+    queue_signals.send_enqueued([job], alias)
     return job

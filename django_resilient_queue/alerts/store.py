@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from ..models import Alert
 from ..redaction import redact_for_payload
+from ..signals import send_alert_raised
 from . import config, dispatch
 
 logger = logging.getLogger("django_resilient_queue.alerts")
@@ -55,6 +56,7 @@ def raise_alert(
             ):
                 alert = Alert.objects.using(alias).get(fingerprint=fingerprint)
                 dispatch.notify_fired(alert, now, alias)
+                send_alert_raised(alert, created=False, using=alias)
                 return alert
         try:
             with transaction.atomic(using=alias):
@@ -66,6 +68,7 @@ def raise_alert(
                     **changes,
                 )
                 dispatch.notify_fired(alert, now, alias)
+                send_alert_raised(alert, created=True, using=alias)
             logger.warning("alert %s (%s): %s", kind, severity, message)
             return alert
         except IntegrityError:

@@ -21,6 +21,7 @@ from ..models import Job
 from ..poison import row_problem
 from ..redaction import redact_text
 from ..serialization import decode_arguments, encode_result
+from ..signals import send_started
 from . import expiry, stalls
 from .timeouts import ASYNC_INTERRUPT_DELAY, SoftTimeout, soft_timeout
 
@@ -136,6 +137,8 @@ def execute_batch(unit: list[Job], deadline: float) -> list[Outcome]:
     """Call a batch function once with every job's argument; split the batch if it fails."""
     definition = registry.lookup(unit[0].task)
     started_at = timezone.now()
+    for job in unit:
+        send_started(job)
     try:
         with soft_timeout(deadline):
             items = [decode_arguments(job.args, {})[0][0] for job in unit]
@@ -208,6 +211,7 @@ def execute(
     if refused is not None:
         return refused
     started_at = timezone.now()
+    send_started(job)
     watch = stalls.start(job, deadline, on_deadline)
     try:
         outcome = _execute(job, deadline, started_at, watch)

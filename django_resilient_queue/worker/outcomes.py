@@ -21,6 +21,7 @@ from ..models import Attempt, AttemptOutcome, Job, JobStatus
 from ..protection import breaker, limits
 from ..services.callbacks import enqueue_callback
 from ..services.deadletters import create_dead_letter
+from ..signals import send_finished
 from . import expiry
 from .executor import Outcome
 
@@ -143,6 +144,10 @@ def apply_outcomes(pairs: list[tuple[Job, Outcome]]) -> list[bool]:
                 written[i] = _apply(job, outcome, alias, freed)
         limits.release_concurrency(freed)
         count_outcomes(pairs, [written[i] for i in range(len(pairs))], alias)
+        # On commit: a receiver sees the outcome written, never one rolled back.
+        send_finished(
+            ((job, outcome.kind) for i, (job, outcome) in enumerate(pairs) if written[i]), alias
+        )
     return [written[i] for i in range(len(pairs))]
 
 
