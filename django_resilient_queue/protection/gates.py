@@ -187,7 +187,9 @@ class GateKeeper:
         the runs that hold the places), two per rate key.
         """
         definitions = {
-            job.task: registry.lookup(job.task) for job in jobs if registry.is_registered(job.task)
+            job.task: definition
+            for job in jobs
+            if (definition := registry.find(job.task)) is not None
         }
         trials = self._snapshot.breaker_trials
         refused = {

@@ -116,7 +116,8 @@ def execute_unit(
     if any(expiry.is_expired(job, now) for job in unit):
         return _execute_unexpired(unit, deadline, now)
     first = unit[0]
-    if registry.is_registered(first.task) and registry.lookup(first.task).is_batch:
+    definition = registry.find(first.task)
+    if definition is not None and definition.is_batch:
         return execute_batch(unit, deadline)
     return [execute(first, deadline, on_deadline)]
 

@@ -19,10 +19,10 @@ from ..definition import JobDefinition
 from ..failures import FailureCategory, policy_for
 from ..models import Attempt, AttemptOutcome, Job, JobStatus
 from ..protection import breaker, limits
-from ..services.callbacks import enqueue_callback
 from ..services.deadletters import create_dead_letter
 from ..signals import send_finished
 from . import expiry
+from .callbacks import enqueue_callback
 from .executor import Outcome
 
 logger = logging.getLogger("django_resilient_queue.worker")
@@ -176,7 +176,7 @@ def _apply_successes(
             continue
         if not dialect.records_success_attempts:
             attempts.append(_attempt(job, outcome, AttemptOutcome.SUCCEEDED))
-        definition = registry.lookup(job.task) if registry.is_registered(job.task) else None
+        definition = registry.find(job.task)
         release_gates(job, definition, outcome, freed)
         if definition and definition.on_success:
             enqueue_callback(definition.on_success, _callback_payload(job, outcome, "succeeded"))
@@ -187,7 +187,7 @@ def _apply_successes(
 
 def _apply(job: Job, outcome: Outcome, alias: str, freed: dict[str, int]) -> bool:
     """Write one outcome inside the caller's transaction."""
-    definition = registry.lookup(job.task) if registry.is_registered(job.task) else None
+    definition = registry.find(job.task)
     fence = Job.objects.using(alias).run_of(job.pk, job.run)
     if outcome.kind == "succeeded":
         if not fence.update(
@@ -316,7 +316,7 @@ def _apply_abandoned(
         return False
     attempt = _attempt(job, outcome, AttemptOutcome.ABANDONED)
     attempt.save(using=alias)
-    definition = registry.lookup(job.task) if registry.is_registered(job.task) else None
+    definition = registry.find(job.task)
     release_gates(job, definition, outcome, freed)
     if stalls >= conf.max_stalls():
         create_dead_letter(job, attempt, reason="worker lost", using=alias)
