@@ -39,7 +39,7 @@ class ResilientQueueConfig(AppConfig):
             runner.install()  # workers can run rows that name Django Tasks
 
         autodiscover_modules("jobs")
-        modules = conf.get("JOB_MODULES")
+        modules = conf.raw_settings().get("JOB_MODULES")
         for path in modules if isinstance(modules, list | tuple) else []:
             try:
                 importlib.import_module(path)

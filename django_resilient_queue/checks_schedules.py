@@ -40,7 +40,7 @@ def _check_entry(name: str, spec: Mapping[str, Any]) -> Iterable[CheckMessage]:
         timezone=spec.get("timezone", "UTC"),
         args=spec.get("args", []),
         kwargs=spec.get("kwargs", {}),
-        queue=spec.get("queue", conf.default_queue()),
+        queue=spec.get("queue", conf.get("DEFAULT_QUEUE")),
         priority=spec.get("priority", 0),
         enabled=spec.get("enabled", True),
         known_task=registry.is_registered,

@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
+from django.core.exceptions import ImproperlyConfigured
+
 from .failures import FailureCategory, coerce_category
 from .retry import Backoff, Retry
 
@@ -46,48 +48,83 @@ def get(name: str) -> Any:
     """Return one setting, falling back to its documented default."""
     if name not in DEFAULTS:
         raise KeyError(f"unknown RESILIENT_QUEUE setting {name!r}")
+    from django.conf import settings
+
+    value = getattr(settings, "RESILIENT_QUEUE", None)
+    if value is not None and not isinstance(value, Mapping):
+        # Never a silent fall-back to the defaults: `manage.py check` says E001.
+        raise ImproperlyConfigured("RESILIENT_QUEUE must be a dict (resilient_queue.E001)")
     return raw_settings().get(name, DEFAULTS[name])
+
+
+def _invalid(name: str, wanted: str, check: str) -> ImproperlyConfigured:
+    # The value itself is not shown: a mistyped setting may hold a secret.
+    return ImproperlyConfigured(
+        f"RESILIENT_QUEUE[{name!r}] must be {wanted} (resilient_queue.{check}; "
+        "`manage.py check` lists every bad setting)"
+    )
+
+
+def _number(name: str, *, minimum: float = 0.0, strict: bool = True) -> float:
+    value = get(name)
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or value < minimum
+        or (strict and value == minimum)
+    ):
+        wanted = "a positive number" if strict else f"a number >= {minimum:g}"
+        raise _invalid(name, wanted, "E003")
+    return float(value)
 
 
 def default_queue() -> str:
     """Return the queue a job uses when it names none."""
-    return str(get("DEFAULT_QUEUE"))
+    value = get("DEFAULT_QUEUE")
+    if not isinstance(value, str) or not value.strip():
+        raise _invalid("DEFAULT_QUEUE", "a non-empty string", "E007")
+    return value
 
 
 def poll_interval() -> float:
     """Return the seconds an idle worker waits between polls."""
-    return float(get("POLL_INTERVAL"))
+    return _number("POLL_INTERVAL")
 
 
 def lease_seconds() -> float:
     """Return how long a claimed job's lease lasts before it can be taken back."""
-    return float(get("LEASE_SECONDS"))
+    return _number("LEASE_SECONDS")
 
 
 def heartbeat_seconds() -> float:
     """Return how often a child renews its leases and its Worker row."""
-    return float(get("HEARTBEAT_SECONDS"))
+    return _number("HEARTBEAT_SECONDS")
 
 
 def max_stalls() -> int:
     """Return how many abandoned runs dead-letter a job ("worker lost")."""
-    return int(get("MAX_STALLS"))
+    value = get("MAX_STALLS")
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise _invalid("MAX_STALLS", "an int >= 1", "E003")
+    return value
 
 
 def default_timeout() -> float:
     """Return the hard time limit of a job that sets none."""
-    return float(get("DEFAULT_TIMEOUT"))
+    return _number("DEFAULT_TIMEOUT")
 
 
 def graceful_timeout() -> float:
     """Return how long a stopping worker lets running jobs finish."""
-    return float(get("GRACEFUL_TIMEOUT"))
+    return _number("GRACEFUL_TIMEOUT", strict=False)
 
 
 def default_retry() -> Retry:
     """Return the retry policy of a job that sets none."""
     value = get("RETRY")
-    return value if isinstance(value, Retry) else DEFAULTS["RETRY"]
+    if not isinstance(value, Retry):
+        raise _invalid("RETRY", "a Retry", "E005")
+    return value
 
 
 def failure_policies() -> dict[FailureCategory, Retry]:

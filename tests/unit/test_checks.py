@@ -102,3 +102,29 @@ def test_sqlite_without_the_recommended_options_is_w001(options: dict, warned: b
     finally:
         connection.settings_dict["OPTIONS"] = saved
     assert found == (["resilient_queue.W001"] if warned else [])
+
+
+@pytest.mark.parametrize(
+    ("value", "accessor", "named"),
+    [
+        ({"LEASE_SECONDS": "soon"}, "lease_seconds", "LEASE_SECONDS"),
+        ({"HEARTBEAT_SECONDS": -1}, "heartbeat_seconds", "HEARTBEAT_SECONDS"),
+        ({"MAX_STALLS": True}, "max_stalls", "MAX_STALLS"),
+        ({"GRACEFUL_TIMEOUT": -5}, "graceful_timeout", "GRACEFUL_TIMEOUT"),
+        ({"RETRY": {"max_attempts": 3}}, "default_retry", "RETRY"),
+        ({"DEFAULT_QUEUE": ""}, "default_queue", "DEFAULT_QUEUE"),
+        ([("LEASE_SECONDS", 5)], "lease_seconds", "RESILIENT_QUEUE must be a dict"),
+    ],
+)
+def test_a_bad_value_reached_at_run_time_raises_naming_its_key(
+    value: object, accessor: str, named: str
+) -> None:
+    from django.core.exceptions import ImproperlyConfigured
+    from django.test import override_settings
+
+    from django_resilient_queue import conf
+
+    with override_settings(RESILIENT_QUEUE=value), pytest.raises(ImproperlyConfigured) as caught:
+        getattr(conf, accessor)()
+    assert named in str(caught.value)
+    assert "soon" not in str(caught.value)  # the value itself is never echoed
