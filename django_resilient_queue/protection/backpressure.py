@@ -1,9 +1,11 @@
 """Backpressure per queue: defer enqueues above a fill level, refuse them above another.
 
-Depth is read cheaply: far below the thresholds a cached estimate (refreshed every
-ESTIMATE_TTL seconds and counted forward with our own enqueues) is enough; near them
-the depth is counted exactly, but never past ``max_depth`` (a bounded COUNT over the
-partial index of queued rows).
+Depth is counted at every enqueue, but never past ``max_depth`` (a bounded COUNT over
+the partial index of queued rows), so concurrent enqueuers overshoot the emergency
+threshold only by what they write at the same moment. Only for a ``max_depth`` above
+EXACT_UP_TO is a cached count reused (refreshed every ESTIMATE_TTL seconds and counted
+forward with our own enqueues), and then only while the queue, growing as fast as it did
+between this process's last two counts, could not reach the first threshold meanwhile.
 """
 
 from __future__ import annotations
@@ -23,6 +25,10 @@ logger = logging.getLogger("django_resilient_queue.backpressure")
 
 ESTIMATE_TTL = 2.0
 SAFE_FILL = 0.6
+# Up to this max_depth every enqueue counts (a bounded scan of at most this many index
+# entries, well under a millisecond at the default sizes): the bound then holds whatever
+# the number of enqueuers. Above it, a count is reused while it safely can (below).
+EXACT_UP_TO = 10_000
 ALERT_EVERY = 30.0
 
 
@@ -49,25 +55,50 @@ class QueueLimits:
         )
 
 
-_estimates: dict[str, tuple[float, int]] = {}
+@dataclass
+class _Estimate:
+    """One process's last count of a queue, and how fast the queue grew between counts."""
+
+    counted_at: float
+    depth: int  # as counted, plus our own enqueues since
+    growth: float | None = None  # rows per second between the last two counts (None: one)
+
+
+_estimates: dict[str, _Estimate] = {}
 _alerted: dict[str, float] = {}
 _lock = threading.Lock()
+
+
+def _reusable(estimate: _Estimate, now: float, limits: QueueLimits) -> bool:
+    """True when even a queue growing as fast as last seen cannot reach the first threshold
+    before the count is ESTIMATE_TTL old: other processes' enqueues are what a cached count
+    does not see, and the growth between two counts measures them."""
+    if limits.max_depth <= EXACT_UP_TO or estimate.growth is None:
+        return False
+    if now - estimate.counted_at >= ESTIMATE_TTL:
+        return False
+    room = limits.max_depth * min(SAFE_FILL, limits.backpressure_threshold) - estimate.depth
+    return room > max(0.0, estimate.growth) * ESTIMATE_TTL
 
 
 def current_depth(queue: str, limits: QueueLimits) -> int:
     """Return the queued depth, exact when it matters, never counting past max_depth."""
     now = time.monotonic()
     with _lock:
-        taken_at, estimate = _estimates.get(queue, (0.0, 0))
-    if now - taken_at < ESTIMATE_TTL and estimate < limits.max_depth * SAFE_FILL:
-        return estimate
+        estimate = _estimates.get(queue)
+        if estimate is not None and _reusable(estimate, now, limits):
+            return estimate.depth
     depth = len(
         Job.objects.filter(queue=queue, status=JobStatus.QUEUED).values_list("pk", flat=True)[
             : limits.max_depth + 1
         ]
     )
     with _lock:
-        _estimates[queue] = (now, depth)
+        previous = _estimates.get(queue)
+        growth = None
+        if previous is not None and now > previous.counted_at:
+            growth = (depth - previous.depth) / (now - previous.counted_at)
+        _estimates[queue] = _Estimate(now, depth, growth)
     return depth
 
 
@@ -75,8 +106,7 @@ def note_enqueued(queue: str, count: int) -> None:
     """Count our own enqueues into the cached estimate."""
     with _lock:
         if queue in _estimates:
-            taken_at, estimate = _estimates[queue]
-            _estimates[queue] = (taken_at, estimate + count)
+            _estimates[queue].depth += count
 
 
 def check(queue: str, priority: int, limits: QueueLimits, ahead: int = 0) -> timedelta | None:
