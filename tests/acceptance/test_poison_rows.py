@@ -136,3 +136,31 @@ def test_a_reaper_pass_and_a_take_back_never_stop_at_a_poison_row() -> None:
     assert reap_expired_leases() == len(expected)  # every other row, the good one included
     assert Job.objects.get(pk=good.pk).status == JobStatus.QUEUED
     assert Job.objects.filter(status=JobStatus.QUEUED).count() == len(expected) + 1
+
+
+def test_replaying_a_poison_dead_letter_never_runs_it_nor_breaks_the_replay(
+    workers: Workers,
+) -> None:
+    from django_resilient_queue.services.deadletters import replay_dead_letters
+
+    expected = poison_rows()
+    code, output = workers.run_burst("--processes", "1", env=worker_env())
+    assert code == 0, output
+    assert_dead_lettered(expected)
+    letters = DeadLetter.objects.filter(job_id__in=list(expected))
+    result = replay_dead_letters(letters)  # never a crash
+    replays = list(
+        Job.objects.filter(pk__in=list(letters.values_list("replayed_job_id", flat=True)))
+    )
+    assert result.changed == len(replays) == len(expected)
+    code, output = workers.run_burst("--processes", "1", env=worker_env())
+    assert code == 0, output
+    assert "Traceback" not in output, output
+    for replay in replays:
+        row = Job.objects.get(pk=replay.pk)
+        # Dead-lettered again as VALIDATION: as a poison row again, or (args JSON null,
+        # stored as []) refused by the job's own signature.
+        assert row.status == JobStatus.FAILED, row.status
+        assert DeadLetter.objects.get(job=row).failure_category == "VALIDATION"
+    # A replay of a row whose arguments could not be called never runs the job with them.
+    assert not Execution.objects.filter(label="poison").exists()
