@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from django.db import connections, router, transaction
+
 from ..exceptions import QueueFull
 from ..models import Job, JobStatus
 from ..priority import Priority
@@ -66,6 +68,7 @@ class _Estimate:
 
 _estimates: dict[str, _Estimate] = {}
 _alerted: dict[str, float] = {}
+_writers: list[threading.Thread] = []  # depth alerts written beside a transaction
 _lock = threading.Lock()
 
 
@@ -144,15 +147,52 @@ def _raise_depth_alert(queue: str, depth: int, limits: QueueLimits, *, refused: 
         f"low-priority enqueues are {what}."
     )
     context = {"queue": queue, "depth": depth, "max_depth": limits.max_depth, "refused": refused}
+    if not transaction.get_connection(router.db_for_write(Job)).in_atomic_block:
+        _write_depth_alert(queue, message, context)
+        return
+    # Inside the caller's transaction, which a QueueFull is about to roll back: written on
+    # a thread of its own (its own connection and commit), so that it survives. Not a
+    # daemon: it finishes even if the caller's process is about to exit. (On SQLite it
+    # waits for the caller's write lock, so it lands when the caller's transaction ends.)
+    writer = threading.Thread(
+        target=_write_depth_alert_and_close,
+        args=(queue, message, context),
+        name="resilient-queue-depth-alert",
+    )
+    with _lock:
+        _writers[:] = [w for w in _writers if w.is_alive()]
+        _writers.append(writer)
+    writer.start()
+
+
+def _write_depth_alert(queue: str, message: str, context: dict[str, object]) -> None:
     from ..alerts.store import raise_alert
 
-    # Still written in the caller's transaction: a caller that rolls back on QueueFull
-    # loses it until the next ALERT_EVERY (the alert evaluator's QUEUE_DEPTH_HIGH rule
-    # sees the depth from the workers' side too).
-    raise_alert(
-        "QUEUE_DEPTH_HIGH",
-        "high",
-        message,
-        fingerprint=f"QUEUE_DEPTH_HIGH:{queue}",
-        context=context,
-    )
+    try:
+        raise_alert(
+            "QUEUE_DEPTH_HIGH",
+            "high",
+            message,
+            fingerprint=f"QUEUE_DEPTH_HIGH:{queue}",
+            context=context,
+        )
+    except Exception:
+        # An alert never makes an enqueue fail; it is tried again at the next one.
+        logger.exception("queue %s: the QUEUE_DEPTH_HIGH alert could not be written", queue)
+        with _lock:
+            _alerted.pop(queue, None)
+
+
+def _write_depth_alert_and_close(queue: str, message: str, context: dict[str, object]) -> None:
+    try:
+        _write_depth_alert(queue, message, context)
+    finally:
+        connections.close_all()  # this thread's own connections: the thread ends now
+
+
+def wait_for_alerts(timeout: float = 10.0) -> None:
+    """Wait for the depth alerts being written on their own threads (tests, scripts)."""
+    with _lock:
+        writers = list(_writers)
+    for writer in writers:
+        writer.join(timeout)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -30,19 +31,25 @@ from django_resilient_queue.worker.reaper import reap_expired_leases
 from tests import jobs, jobs_protection
 
 pytestmark = pytest.mark.django_db
+# Backpressure tests use committed data: a depth alert raised inside a transaction (the
+# test's own, otherwise) is written beside it, on its own connection.
+committed = pytest.mark.django_db(transaction=True)
 
 BOUNDED = jobs.add.using(queue="bounded", priority=Priority.LOW)
 
 
 @pytest.fixture(autouse=True)
-def _fresh_backpressure_caches() -> None:
+def _fresh_backpressure_caches() -> Iterator[None]:
     """Each test starts with no cached depth and no throttled alert (process-wide state)."""
     from django_resilient_queue.protection import backpressure
 
     backpressure._estimates.clear()
     backpressure._alerted.clear()
+    yield
+    backpressure.wait_for_alerts()  # nothing is written after the test's data is flushed
 
 
+@committed
 def test_backpressure_defers_then_refuses_below_high() -> None:
     for i in range(80):
         BOUNDED.enqueue(i, i)
@@ -64,6 +71,24 @@ def test_backpressure_defers_then_refuses_below_high() -> None:
     assert "enqueues are deferred" in alert.message and alert.context["refused"] is False
 
 
+@committed
+def test_the_depth_alert_survives_the_callers_rollback() -> None:
+    from django.db import transaction
+
+    from django_resilient_queue.protection import backpressure
+
+    BOUNDED.enqueue_many([(i, i) for i in range(95)])
+    Alert.objects.all().delete()
+    backpressure._alerted.clear()
+    with pytest.raises(QueueFull), transaction.atomic():
+        BOUNDED.enqueue(95, 95)  # QueueFull rolls back the caller's transaction
+    backpressure.wait_for_alerts()
+    alert = Alert.objects.get(kind="QUEUE_DEPTH_HIGH")
+    assert "refused (QueueFull)" in alert.message
+    assert Job.objects.filter(queue="bounded").count() == 95
+
+
+@committed
 def test_the_depth_alert_of_a_refusal_says_refused() -> None:
     from django_resilient_queue.protection import backpressure
 
@@ -77,6 +102,7 @@ def test_the_depth_alert_of_a_refusal_says_refused() -> None:
     assert alert.context["refused"] is True
 
 
+@committed
 def test_deferral_grows_with_the_fill_level() -> None:
     BOUNDED.enqueue_many([(i, i) for i in range(80)])
     first = BOUNDED.enqueue(0, 0).run_after - timezone.now()
@@ -85,6 +111,7 @@ def test_deferral_grows_with_the_fill_level() -> None:
     assert later > first
 
 
+@committed
 def test_bulk_enqueue_is_refused_whole_when_it_would_overflow() -> None:
     BOUNDED.enqueue_many([(i, i) for i in range(90)])
     with pytest.raises(QueueFull):
