@@ -130,26 +130,44 @@ def default_retry() -> Retry:
 def failure_policies() -> dict[FailureCategory, Retry]:
     """Return the per-category overrides from ``FAILURE_POLICIES``, keyed by member."""
     value = get("FAILURE_POLICIES") or {}
-    return {coerce_category(key): policy for key, policy in value.items()}
+    if not isinstance(value, Mapping) or not all(isinstance(v, Retry) for v in value.values()):
+        raise _invalid("FAILURE_POLICIES", "a dict of category to Retry", "E006")
+    try:
+        return {coerce_category(key): policy for key, policy in value.items()}
+    except ValueError:
+        raise _invalid("FAILURE_POLICIES", "keyed by FailureCategory names", "E006") from None
 
 
 def exception_categories() -> dict[str, FailureCategory]:
     """Return ``EXCEPTION_CATEGORIES``: dotted exception class path -> category."""
     value = get("EXCEPTION_CATEGORIES") or {}
-    return {str(path): coerce_category(category) for path, category in value.items()}
+    if not isinstance(value, Mapping):
+        raise _invalid("EXCEPTION_CATEGORIES", "a dict of class path to category", "E014")
+    try:
+        return {str(path): coerce_category(category) for path, category in value.items()}
+    except ValueError:
+        raise _invalid("EXCEPTION_CATEGORIES", "valued by FailureCategory names", "E014") from None
 
 
 def queue_options(name: str) -> Mapping[str, Any]:
     """Return the ``QUEUES[name]`` options (empty when the queue is not configured)."""
     queues = get("QUEUES") or {}
-    options = queues.get(name, {})
-    return options if isinstance(options, Mapping) else {}
+    options = queues.get(name, {}) if isinstance(queues, Mapping) else None
+    if not isinstance(options, Mapping):
+        raise _invalid("QUEUES", "a dict of queue name to a dict of options", "E007")
+    return options
 
 
 def retention_days() -> Mapping[str, int]:
     """Return the days finished jobs are kept, per final status."""
+    value = get("RETENTION") or {}
+    if not isinstance(value, Mapping) or not all(
+        isinstance(days, int) and not isinstance(days, bool) and days >= 0
+        for days in value.values()
+    ):
+        raise _invalid("RETENTION", "a dict of final status to days (an int >= 0)", "E011")
     merged = dict(DEFAULTS["RETENTION"])
-    merged.update(get("RETENTION") or {})
+    merged.update(value)
     return merged
 
 
@@ -161,4 +179,6 @@ def as_timedelta(value: float | timedelta) -> timedelta:
 def metrics_token() -> str | None:
     """Return the Bearer token that opens metrics/ and health/ (None: staff sessions only)."""
     token = get("METRICS_TOKEN")
-    return str(token) if token else None
+    if token is not None and not (isinstance(token, str) and token.strip()):
+        raise _invalid("METRICS_TOKEN", "None or a non-empty string", "E016")
+    return token or None

@@ -114,6 +114,11 @@ def test_sqlite_without_the_recommended_options_is_w001(options: dict, warned: b
         ({"RETRY": {"max_attempts": 3}}, "default_retry", "RETRY"),
         ({"DEFAULT_QUEUE": ""}, "default_queue", "DEFAULT_QUEUE"),
         ([("LEASE_SECONDS", 5)], "lease_seconds", "RESILIENT_QUEUE must be a dict"),
+        ({"FAILURE_POLICIES": {"NETWORK": 3}}, "failure_policies", "FAILURE_POLICIES"),
+        ({"FAILURE_POLICIES": {"SLOW": Retry()}}, "failure_policies", "FAILURE_POLICIES"),
+        ({"EXCEPTION_CATEGORIES": {"x.Y": "SLOW"}}, "exception_categories", "EXCEPTION_"),
+        ({"RETENTION": {"succeeded": True}}, "retention_days", "RETENTION"),
+        ({"METRICS_TOKEN": 12345}, "metrics_token", "METRICS_TOKEN"),
     ],
 )
 def test_a_bad_value_reached_at_run_time_raises_naming_its_key(
@@ -127,4 +132,5 @@ def test_a_bad_value_reached_at_run_time_raises_naming_its_key(
     with override_settings(RESILIENT_QUEUE=value), pytest.raises(ImproperlyConfigured) as caught:
         getattr(conf, accessor)()
     assert named in str(caught.value)
+    assert "12345" not in str(caught.value)
     assert "soon" not in str(caught.value)  # the value itself is never echoed
