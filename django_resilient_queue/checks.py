@@ -324,10 +324,12 @@ def check_database(databases: Any = None, **kwargs: Any) -> list[CheckMessage]:
     alias = router.db_for_write(Job)
     if alias not in databases:
         return []
+    # No SQL here: this check must name the vendors it accepts (# on each line below).
     connection = connections[alias]
-    if connection.vendor not in ("postgresql", "mysql", "sqlite"):
-        return [_error(f"Unsupported database vendor {connection.vendor!r}.", 13)]
-    if connection.vendor == "mysql" and not connection.features.has_select_for_update_skip_locked:
+    vendor = connection.vendor  # the check reports the vendor by name
+    if vendor not in ("postgresql", "mysql", "sqlite"):
+        return [_error(f"Unsupported database vendor {vendor!r}.", 13)]
+    if vendor == "mysql" and not connection.features.has_select_for_update_skip_locked:
         return [_error("MariaDB >= 10.6 or MySQL >= 8 is needed (SELECT ... SKIP LOCKED).", 13)]
     return []
 
