@@ -52,6 +52,10 @@ class Slots:
         self.count = count
         self._ctx = context
         self._array: SynchronizedArray[float] = context.Array("d", count * FIELDS)
+        # Reads and writes go to the raw array: indexing the synchronized wrapper takes its
+        # lock again, with no timeout, so one killed holder would hang the supervisor for
+        # good. The only lock taken is the timed one in _locked().
+        self._raw: Any = self._array.get_obj()
 
     def fresh(self) -> Slots:
         """Return new, idle slots of the same size (for a new child: no lock a dead one held)."""
@@ -71,27 +75,27 @@ class Slots:
         """Record that slot ``index`` runs (job_id, run) until ``deadline``."""
         with self._locked():
             base = index * FIELDS
-            self._array[base : base + FIELDS] = [float(job_id), float(run), deadline]
+            self._raw[base : base + FIELDS] = [float(job_id), float(run), deadline]
 
     def free(self, index: int) -> None:
         """Mark slot ``index`` idle."""
         with self._locked():
             base = index * FIELDS
-            self._array[base : base + FIELDS] = [0.0, 0.0, 0.0]
+            self._raw[base : base + FIELDS] = [0.0, 0.0, 0.0]
 
     def expire(self, index: int, job_id: int, run: int, deadline: float) -> bool:
         """Move the deadline of slot ``index`` if it still runs (job_id, run)."""
         with self._locked():
             base = index * FIELDS
-            if self._array[base : base + 2] != [float(job_id), float(run)]:
+            if self._raw[base : base + 2] != [float(job_id), float(run)]:
                 return False
-            self._array[base + 2] = deadline
+            self._raw[base + 2] = deadline
             return True
 
     def busy(self) -> list[SlotState]:
         """Return the occupied slots."""
         with self._locked():
-            values = list(self._array[:])
+            values = list(self._raw[:])
         states = []
         for index in range(self.count):
             job_id, run, deadline = values[index * FIELDS : (index + 1) * FIELDS]
@@ -102,4 +106,4 @@ class Slots:
     def clear(self) -> None:
         """Mark every slot idle (a new child starts clean)."""
         with self._locked():
-            self._array[:] = [0.0] * (self.count * FIELDS)
+            self._raw[:] = [0.0] * (self.count * FIELDS)
