@@ -157,7 +157,9 @@ def parts(repeat: int) -> None:
     reads = {
         "queues now": lambda: stats.queues_now(now),
         "depth, last hour": lambda: stats.depth_history(now - timedelta(hours=1), now),
-        "throughput, last day": lambda: stats.throughput_history(now - timedelta(days=1), now),
+        "throughput, last day": lambda: stats.throughput_history(
+            now - timedelta(days=1), now, step_minutes=10
+        ),
         "failures by task": lambda: stats.failures_by_task(now - timedelta(hours=1)),
         "all four charts": lambda: charts(now),
     }
