@@ -135,7 +135,9 @@ def line_chart(
 def bar_chart(title: str, bars: Sequence[tuple[str, float, str]], *, x_label: str) -> SafeString:
     """Horizontal bars of values in 0..1 (shown as percentages), each with its own note."""
     row_h = 22
-    height = TOP + 20 + row_h * max(1, len(bars))
+    # The percentage ticks sit between the title and the first bar.
+    top = TOP + 16
+    height = top + 20 + row_h * max(1, len(bars))
     label_w = 220
     plot_w = WIDTH - label_w - RIGHT - 70
     parts = [
@@ -149,12 +151,12 @@ def bar_chart(title: str, bars: Sequence[tuple[str, float, str]], *, x_label: st
     for tick in (0, 0.25, 0.5, 0.75, 1.0):
         x = label_w + plot_w * tick
         parts.append(
-            f'<line x1="{x:.1f}" y1="{TOP - 4}" x2="{x:.1f}" y2="{height - 22}" class="drq-grid"/>'
-            f'<text x="{x:.1f}" y="{TOP - 8}" text-anchor="middle" class="drq-tick">'
+            f'<line x1="{x:.1f}" y1="{top - 4}" x2="{x:.1f}" y2="{height - 22}" class="drq-grid"/>'
+            f'<text x="{x:.1f}" y="{top - 8}" text-anchor="middle" class="drq-tick">'
             f"{tick:.0%}</text>"
         )
     for index, (label, value, note) in enumerate(bars):
-        y = TOP + row_h * index
+        y = top + row_h * index
         width = max(1.0, plot_w * min(1.0, max(0.0, value)))
         color = PALETTE[1] if value >= 0.05 else PALETTE[0]
         parts.append(
@@ -167,7 +169,7 @@ def bar_chart(title: str, bars: Sequence[tuple[str, float, str]], *, x_label: st
         )
     if not bars:
         parts.append(
-            f'<text x="{label_w + plot_w / 2}" y="{TOP + 15}" text-anchor="middle" '
+            f'<text x="{label_w + plot_w / 2}" y="{top + 15}" text-anchor="middle" '
             'class="drq-empty">no job finished in this window</text>'
         )
     parts.append("</svg>")

@@ -117,14 +117,18 @@ def test_the_dashboard_shows_its_svg_charts_with_data(browser: Any, screenshot: 
     from selenium.webdriver.common.by import By
 
     now = timezone.now()
+    totals = {"default": [0, 0], "mail": [0, 0]}
     for step in range(120, 0, -1):
         for queue, base in (("default", 40), ("mail", 15)):
+            # Running totals that only grow, at a rate that varies: what the sampler writes.
+            totals[queue][0] += base + (step * 11) % 17
+            totals[queue][1] += (step // 10) % 3
             QueueSampleFactory(
                 queue=queue,
                 taken_at=now - timedelta(seconds=30 * step),
                 queued=base + (step * 7) % 23,
-                succeeded_total=(120 - step) * (30 + step % 9),
-                failed_total=(120 - step) * (step % 4),
+                succeeded_total=totals[queue][0],
+                failed_total=totals[queue][1],
             )
     for task, failed in (("tests.jobs.add", 1), ("tests.jobs.fail_unknown", 4)):
         for i in range(5):
@@ -145,6 +149,13 @@ def test_the_dashboard_shows_its_svg_charts_with_data(browser: Any, screenshot: 
     assert browser.find_elements(By.CSS_SELECTOR, "svg.drq-chart rect.drq-bar")
     assert "payments" in browser.find_element(By.ID, "content-main").text
     assert browser.find_element(By.NAME, "pause-mail").is_displayed()
+    # Nothing spills out of its card: every table's right edge is inside its card's.
+    spills = browser.execute_script(
+        "return [...document.querySelectorAll('.drq-card table')].filter(t => {"
+        " const card = t.closest('.drq-card').getBoundingClientRect();"
+        " return t.getBoundingClientRect().right > card.right + 1; }).length"
+    )
+    assert spills == 0
     screenshot("dashboard")
     browser.find_element(By.NAME, "pause-mail").click()
     assert "Paused queue 'mail'" in browser.find_element(By.CSS_SELECTOR, "ul.messagelist").text
