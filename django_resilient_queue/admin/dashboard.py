@@ -115,8 +115,11 @@ class DashboardAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         else:
             messages.error(request, "Unknown operation.")
             return HttpResponseRedirect(request.path)
-        level = messages.SUCCESS if result.changed else messages.WARNING
-        messages.add_message(request, level, result.message(f"{done} queue {name!r}:", "queue"))
+        if result.changed:
+            messages.success(request, f"{done} queue {name!r}.")
+        else:
+            state = "paused" if operation == "pause" else "active"
+            messages.warning(request, f"Queue {name!r} was already {state}: nothing changed.")
         if result.ids:
             log_action(request, QueueState.objects.filter(pk__in=result.ids), f"{done} queue")
         return HttpResponseRedirect(request.path)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 
-from django_resilient_queue import JobContext, job
+from django_resilient_queue import Breaker, JobContext, job
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +46,18 @@ def flaky(context: JobContext, upstream: str) -> str:
 def failing(value: str) -> None:
     """Reject its input: a ValueError is a VALIDATION failure, dead-lettered at once."""
     raise ValueError(f"{value!r} is not a valid order number")
+
+
+# Its breaker stays open ten minutes once open: long enough for a demo user to find it
+# under Circuit breakers and reset it (a shorter reset_timeout would let a trial job
+# through, which succeeds and closes it on its own).
+PAYMENTS_BREAKER = Breaker(failure_threshold=3, reset_timeout=600)
+
+
+@job(breaker=PAYMENTS_BREAKER, breaker_key="payments-api")
+def charge(order: str) -> str:
+    """Charge an order through the payments API (its circuit breaker guards the calls)."""
+    return f"charged {order}"
 
 
 @job(cron="* * * * *", takes_context=True)

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
+import html
+import http.cookiejar
 import os
 import re
 import signal
+import socket
+import sqlite3
 import subprocess
 import sys
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -79,3 +88,149 @@ def test_demo_burst_ends_every_job_in_its_expected_state(tmp_path: Path) -> None
         assert re.search(row, output, re.MULTILINE), f"no row {task!r} as expected in:\n{output}"
     assert "not as expected" not in output, output
     assert "All 28 demo jobs reached their expected state." in output, output
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _rows(database: Path, sql: str, *params: object) -> list[tuple[object, ...]]:
+    """Read the demo's own SQLite file (it is not this test run's database)."""
+    with contextlib.closing(sqlite3.connect(database, timeout=5)) as conn:
+        return list(conn.execute(sql, params))
+
+
+def _wait_for(what: str, check: Callable[[], bool], process: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        assert process.poll() is None, f"the demo exited while waiting for {what}"
+        try:
+            if check():
+                return
+        except sqlite3.OperationalError:
+            pass  # not migrated yet, or a writer holds the file for a moment
+        time.sleep(0.3)
+    raise AssertionError(f"the demo never got to: {what}")
+
+
+class AdminSession:
+    """A logged-in admin over real HTTP, the way a browser posts its forms."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self.opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
+        )
+
+    def get(self, path: str) -> str:
+        with self.opener.open(self.base + path, timeout=10) as response:
+            return str(response.read().decode())
+
+    def post(self, path: str, fields: list[tuple[str, str]]) -> str:
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', self.get(path))
+        assert token, f"no CSRF token on {path}"
+        body = urllib.parse.urlencode([("csrfmiddlewaretoken", token.group(1)), *fields])
+        request = urllib.request.Request(
+            self.base + path, data=body.encode(), headers={"Referer": self.base + path}
+        )
+        with self.opener.open(request, timeout=10) as response:
+            return str(response.read().decode())
+
+
+@pytest.mark.acceptance
+@pytest.mark.skipif(
+    not _runs_on_sqlite(),
+    reason="the demo uses its own SQLite file; running it once, in the SQLite run, is enough",
+)
+def test_the_served_demo_leaves_something_for_each_action_it_names(tmp_path: Path) -> None:
+    """What the running demo tells a new user to try in the admin is there, and works."""
+    database = tmp_path / "demo.sqlite3"
+    port = _free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{database}",
+        "DJANGO_SETTINGS_MODULE": "example_project.settings",
+        "PYTHONUNBUFFERED": "1",
+        "PYTHONPATH": os.pathsep.join(
+            [str(EXAMPLE_PROJECT.parent), os.environ.get("PYTHONPATH", "")]
+        ),
+    }
+    log = (tmp_path / "demo.log").open("w+")
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "demo", "--addrport", f"127.0.0.1:{port}"],
+        cwd=EXAMPLE_PROJECT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        _wait_for(
+            "the two dead letters",
+            lambda: (
+                _rows(database, "SELECT count(*) FROM django_resilient_queue_deadletter") == [(2,)]
+            ),
+            process,
+        )
+        breaker = "SELECT id, state FROM django_resilient_queue_circuitbreaker WHERE key=?"
+        ((breaker_id, state),) = _rows(database, breaker, "payments-api")
+        assert state == "open"
+        charges = (
+            "SELECT status, count(*) FROM django_resilient_queue_job "
+            "WHERE task='demo.jobs.charge' GROUP BY status"
+        )
+        assert _rows(database, charges) == [("queued", 2)]
+        assert (
+            _rows(database, "SELECT count(*) FROM django_resilient_queue_schedule WHERE enabled")[
+                0
+            ][0]
+            >= 2
+        )  # type: ignore[operator]
+        _wait_for(
+            "an active alert",
+            lambda: bool(
+                _rows(
+                    database,
+                    "SELECT id FROM django_resilient_queue_alert WHERE resolved_at IS NULL",
+                )
+            ),
+            process,
+        )
+
+        admin = AdminSession(f"http://127.0.0.1:{port}")
+        _wait_for("the web server", lambda: bool(admin.get("/admin/login/")), process)
+        admin.post("/admin/login/?next=/admin/", [("username", "admin"), ("password", "admin")])
+        assert "Queue dashboard" in admin.get("/admin/django_resilient_queue/dashboard/")
+        (breaker_id,) = _rows(
+            database,
+            "SELECT id FROM django_resilient_queue_circuitbreaker WHERE key='payments-api'",
+        )[0]
+        page = admin.post(
+            "/admin/django_resilient_queue/circuitbreaker/",
+            [("action", "reset"), ("_selected_action", str(breaker_id)), ("index", "0")],
+        )
+        assert "Reset 1 breaker" in page, page[-3000:]
+        _wait_for(
+            "the charge jobs to run once the breaker is reset",
+            lambda: _rows(database, charges) == [("succeeded", 2)],
+            process,
+        )
+
+        dashboard = "/admin/django_resilient_queue/dashboard/"
+        page = admin.post(dashboard, [("queue", "default"), ("operation", "pause")])
+        assert "Paused queue 'default'." in html.unescape(page), page[-3000:]
+        page = admin.post(dashboard, [("queue", "default"), ("operation", "resume")])
+        assert "Resumed queue 'default'." in html.unescape(page), page[-3000:]
+
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=60) == 0
+        log.seek(0)
+        assert "Stopped." in log.read()
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        log.close()

@@ -127,6 +127,8 @@ def test_pause_and_resume_from_the_dashboard_need_pause_queue(client: Client) ->
     state = QueueState.objects.get(name="default")
     assert state.is_paused and state.paused_by is not None
     assert LogEntry.objects.filter(object_id=str(state.pk)).exists()
+    again = client.post(DASHBOARD, {"queue": "default", "operation": "pause"}, follow=True)
+    assert b"Queue &#x27;default&#x27; was already paused: nothing changed." in again.content
     client.post(DASHBOARD, {"queue": "default", "operation": "resume"})
     assert not QueueState.objects.get(name="default").is_paused
 

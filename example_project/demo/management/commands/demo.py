@@ -105,6 +105,7 @@ class Command(BaseCommand):
                 self._burst([job.pk for job in created], options["timeout"], signals)
             else:
                 self._ensure_schedule()
+                self._ensure_open_breaker()
                 self._serve(options["addrport"], signals)
 
     def _ensure_schedule(self) -> None:
@@ -115,6 +116,29 @@ class Command(BaseCommand):
             name="demo-nightly-report",
             defaults={"task": "demo.jobs.quick", "cron": "0 3 * * *", "args": [7]},
         )
+
+    def _ensure_open_breaker(self) -> None:
+        # An open breaker for the Circuit breakers page's Reset action, with two jobs
+        # waiting behind it: reset it and they run.
+        from django_resilient_queue.models import BreakerState, CircuitBreaker
+        from django_resilient_queue.services.breakers import force_open_breakers
+
+        from ...jobs import PAYMENTS_BREAKER, charge
+
+        key = "payments-api"
+        CircuitBreaker.objects.get_or_create(
+            key=key,
+            defaults={
+                "failure_threshold": PAYMENTS_BREAKER.failure_threshold,
+                "window": PAYMENTS_BREAKER.window,
+                "reset_timeout": PAYMENTS_BREAKER.reset_timeout,
+                "half_open_max": PAYMENTS_BREAKER.half_open_max,
+            },
+        )
+        force_open_breakers(CircuitBreaker.objects.filter(key=key).exclude(state=BreakerState.OPEN))
+        waiting = Job.objects.filter(task=charge.name, status=JobStatus.QUEUED).count()
+        for n in range(waiting, 2):
+            charge.enqueue(f"ORD-{9000 + n}")
 
     def _ensure_superuser(self) -> None:
         user_model = get_user_model()
@@ -139,10 +163,16 @@ class Command(BaseCommand):
         self.stdout.write(
             "\nThe demo is running:\n"
             f"  {base_url}/        the demo's jobs, and a button to enqueue more\n"
-            f"  {base_url}/admin/  jobs, attempts, dead letters ({ADMIN_USERNAME} / "
-            f"{ADMIN_PASSWORD}): select the dead letters and run the Replay action, or a\n"
-            "                    schedule and Run now; every action is listed in\n"
-            "                    docs/howto/operate-from-the-admin.md\n"
+            f"  {base_url}/admin/  the admin ({ADMIN_USERNAME} / {ADMIN_PASSWORD}); "
+            "things to try there:\n"
+            "      Dead letters      select them, run Replay (new jobs, linked to the old)\n"
+            "      Schedules         select one, run Run now\n"
+            "      Circuit breakers  'payments-api' is open, two charge jobs wait behind it:\n"
+            "                        select it, run Reset, and they run\n"
+            "      Alerts            select one, suppress it for 30 minutes, or resolve it\n"
+            "      Dashboard         Pause 'default', enqueue more on the demo page, see\n"
+            "                        them wait, then Resume\n"
+            "      (every action and its permission: docs/howto/operate-from-the-admin.md)\n"
             f"  {base_url}/queue/metrics/ and /queue/health/  (while logged in to the admin)\n"
             "Press Ctrl-C to stop: running jobs finish first (press it again to stop at once).\n"
         )
