@@ -10,7 +10,7 @@ from .. import registry
 from ..db import Dialect
 from ..models import Job
 from ..protection.batching import batch_readiness
-from ..protection.gates import GateKeeper
+from .gates import GateKeeper
 from .config import WorkerConfig
 from .pausing import PausedQueues, exclude_paused
 

@@ -24,7 +24,7 @@ from .. import registry
 from ..db.base import ClaimFilter
 from ..definition import JobDefinition
 from ..models import BreakerState, CircuitBreaker, Gate, GateKind, Job
-from . import breaker, limits
+from ..protection import breaker, limits
 
 SNAPSHOT_TTL = 0.25
 SATURATED_RETRY = 0.02
