@@ -10,8 +10,8 @@ from .. import registry
 from ..db import Dialect
 from ..models import Job
 from ..protection.batching import batch_readiness
-from .gates import GateKeeper
 from .config import WorkerConfig
+from .gates import GateKeeper
 from .pausing import PausedQueues, exclude_paused
 
 

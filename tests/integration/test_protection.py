@@ -23,9 +23,9 @@ from django_resilient_queue.models import (
     Worker,
 )
 from django_resilient_queue.protection import breaker
-from django_resilient_queue.worker.gates import GateKeeper
 from django_resilient_queue.protection.options import RateLimit
 from django_resilient_queue.worker.executor import Outcome
+from django_resilient_queue.worker.gates import GateKeeper
 from django_resilient_queue.worker.outcomes import apply_outcome
 from django_resilient_queue.worker.reaper import reap_expired_leases
 from tests import jobs, jobs_protection
