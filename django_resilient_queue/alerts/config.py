@@ -7,16 +7,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import conf
+from ..models.alert import AlertKind, AlertSeverity
 
-SEVERITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3, "info": 4}
+SEVERITY_RANK = {str(severity): severity.rank for severity in AlertSeverity}
 
-EVENT_KINDS = ("DB_CONNECTION_LOST", "BREAKER_OPEN", "WORKER_CRASHED")
+EVENT_KINDS = (AlertKind.DB_CONNECTION_LOST, AlertKind.BREAKER_OPEN, AlertKind.WORKER_CRASHED)
 CONDITION_KINDS = (
-    "QUEUE_DEPTH_HIGH",
-    "FAILURE_RATE_HIGH",
-    "MEMORY_HIGH",
-    "PROCESSING_TIME_EXCEEDED",
-    "DEAD_LETTERS_GROWING",
+    AlertKind.QUEUE_DEPTH_HIGH,
+    AlertKind.FAILURE_RATE_HIGH,
+    AlertKind.MEMORY_HIGH,
+    AlertKind.PROCESSING_TIME_EXCEEDED,
+    AlertKind.DEAD_LETTERS_GROWING,
 )
 
 # The documented defaults (docs/howto/alerts.md). ``threshold`` and ``window`` mean:
@@ -28,14 +29,22 @@ CONDITION_KINDS = (
 #   DEAD_LETTERS_GROWING      new dead letters of one task in ``window`` s
 #   event kinds               ``window``: seconds without a repeat after which it auto-resolves
 DEFAULT_RULES: Mapping[str, Mapping[str, Any]] = {
-    "QUEUE_DEPTH_HIGH": {"threshold": 1000, "window": 60, "severity": "high"},
-    "FAILURE_RATE_HIGH": {"threshold": 0.2, "window": 300, "severity": "high"},
-    "DB_CONNECTION_LOST": {"threshold": 0, "window": 900, "severity": "high"},
-    "BREAKER_OPEN": {"threshold": 0, "window": 0, "severity": "high"},
-    "WORKER_CRASHED": {"threshold": 0, "window": 900, "severity": "high"},
-    "MEMORY_HIGH": {"threshold": 1024, "window": 60, "severity": "medium"},
-    "PROCESSING_TIME_EXCEEDED": {"threshold": 3, "window": 60, "severity": "medium"},
-    "DEAD_LETTERS_GROWING": {"threshold": 10, "window": 600, "severity": "high"},
+    AlertKind.QUEUE_DEPTH_HIGH: {"threshold": 1000, "window": 60, "severity": AlertSeverity.HIGH},
+    AlertKind.FAILURE_RATE_HIGH: {"threshold": 0.2, "window": 300, "severity": AlertSeverity.HIGH},
+    AlertKind.DB_CONNECTION_LOST: {"threshold": 0, "window": 900, "severity": AlertSeverity.HIGH},
+    AlertKind.BREAKER_OPEN: {"threshold": 0, "window": 0, "severity": AlertSeverity.HIGH},
+    AlertKind.WORKER_CRASHED: {"threshold": 0, "window": 900, "severity": AlertSeverity.HIGH},
+    AlertKind.MEMORY_HIGH: {"threshold": 1024, "window": 60, "severity": AlertSeverity.MEDIUM},
+    AlertKind.PROCESSING_TIME_EXCEEDED: {
+        "threshold": 3,
+        "window": 60,
+        "severity": AlertSeverity.MEDIUM,
+    },
+    AlertKind.DEAD_LETTERS_GROWING: {
+        "threshold": 10,
+        "window": 600,
+        "severity": AlertSeverity.HIGH,
+    },
 }
 # FAILURE_RATE_HIGH needs this many finished attempts in its window before a rate means anything.
 MIN_ATTEMPTS_FOR_RATE = 10

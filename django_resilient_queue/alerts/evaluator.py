@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from django.db import router
 from django.utils import timezone
 
-from ..models import Alert, BreakerState, CircuitBreaker
+from ..models import Alert, AlertKind, BreakerState, CircuitBreaker
 from ..snapshots import REFRESH_SECONDS, refresh_job_counts
 from . import config, lease
 from .rules import CONDITIONS
@@ -31,7 +31,7 @@ logger = logging.getLogger("django_resilient_queue.alerts")
 LEASE_NAME = "alert-evaluator"
 INTERVAL = 5.0
 # Quiet-window kinds: an event that has not repeated for the rule's window is over.
-QUIET_KINDS = ("DB_CONNECTION_LOST", "WORKER_CRASHED")
+QUIET_KINDS = (AlertKind.DB_CONNECTION_LOST, AlertKind.WORKER_CRASHED)
 
 
 @dataclass
@@ -97,7 +97,9 @@ def _resolve_events(now: datetime, alias: str) -> dict[str, tuple[int, int]]:
         .exclude(state=BreakerState.CLOSED)
         .values_list("key", flat=True)
     )
-    active = Alert.objects.using(alias).filter(kind="BREAKER_OPEN", resolved_at__isnull=True)
+    active = Alert.objects.using(alias).filter(
+        kind=AlertKind.BREAKER_OPEN, resolved_at__isnull=True
+    )
     closed = [
         fingerprint
         for fingerprint in active.values_list("fingerprint", flat=True)

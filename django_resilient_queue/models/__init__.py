@@ -1,6 +1,6 @@
 """The queue's tables: every one is visible in the Django admin."""
 
-from .alert import Alert, AlertSeverity
+from .alert import Alert, AlertKind, AlertSeverity
 from .attempt import Attempt, AttemptOutcome
 from .breaker import BreakerState, CircuitBreaker
 from .counter import Counter
@@ -17,6 +17,7 @@ from .worker import Worker, WorkerState
 __all__ = [
     "Alert",
     "AlertDelivery",
+    "AlertKind",
     "AlertSeverity",
     "Attempt",
     "AttemptOutcome",

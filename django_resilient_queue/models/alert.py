@@ -16,6 +16,26 @@ class AlertSeverity(models.TextChoices):
     LOW = "low", "low"
     INFO = "info", "info"
 
+    @property
+    def rank(self) -> int:
+        """0 for the most urgent, 4 for info."""
+        return list(AlertSeverity).index(self)
+
+
+class AlertKind(models.TextChoices):
+    """The alerts the queue raises itself (``Alert.kind`` also takes a project's own)."""
+
+    # Events: raised where they happen.
+    DB_CONNECTION_LOST = "DB_CONNECTION_LOST", "database connection lost"
+    BREAKER_OPEN = "BREAKER_OPEN", "circuit breaker open"
+    WORKER_CRASHED = "WORKER_CRASHED", "worker crashed"
+    # Conditions: found by the evaluator's rules (and the enqueue's backpressure).
+    QUEUE_DEPTH_HIGH = "QUEUE_DEPTH_HIGH", "queue depth high"
+    FAILURE_RATE_HIGH = "FAILURE_RATE_HIGH", "failure rate high"
+    MEMORY_HIGH = "MEMORY_HIGH", "memory high"
+    PROCESSING_TIME_EXCEEDED = "PROCESSING_TIME_EXCEEDED", "processing time exceeded"
+    DEAD_LETTERS_GROWING = "DEAD_LETTERS_GROWING", "dead letters growing"
+
 
 class Alert(models.Model):
     """A condition raised by workers or rules, until it clears or a person resolves it."""

@@ -20,7 +20,7 @@ from typing import Any
 from django.db import connections, router, transaction
 
 from ..exceptions import QueueFull
-from ..models import Job, JobStatus
+from ..models import AlertKind, AlertSeverity, Job, JobStatus
 from ..priority import Priority
 
 logger = logging.getLogger("django_resilient_queue.backpressure")
@@ -170,8 +170,8 @@ def _write_depth_alert(queue: str, message: str, context: dict[str, object]) -> 
 
     try:
         raise_alert(
-            "QUEUE_DEPTH_HIGH",
-            "high",
+            AlertKind.QUEUE_DEPTH_HIGH,
+            AlertSeverity.HIGH,
             message,
             fingerprint=f"QUEUE_DEPTH_HIGH:{queue}",
             context=context,

@@ -8,7 +8,7 @@ from django.db import router, transaction
 from django.utils import timezone
 
 from ..alerts.store import raise_alert
-from ..models import BreakerState, CircuitBreaker
+from ..models import AlertKind, AlertSeverity, BreakerState, CircuitBreaker
 from .results import ActionResult, id_batches
 
 
@@ -56,8 +56,8 @@ def force_open_breakers(breakers: Any, *, by: Any = None) -> ActionResult:
             total += ActionResult(len(ids), len(batch) - len(ids), ids)
     for key in opened:
         raise_alert(
-            "BREAKER_OPEN",
-            "high",
+            AlertKind.BREAKER_OPEN,
+            AlertSeverity.HIGH,
             f"circuit breaker {key} was forced open by an operator",
             fingerprint=f"BREAKER_OPEN:{key}",
             context={"key": key, "forced": True},

@@ -14,6 +14,7 @@ from .. import conf, registry
 from ..db.estimates import estimated_rows
 from ..models import (
     Alert,
+    AlertSeverity,
     BreakerState,
     CircuitBreaker,
     DeadLetter,
@@ -225,7 +226,7 @@ def troubled_breakers(limit: int = 50) -> list[CircuitBreaker]:
     return list(CircuitBreaker.objects.exclude(state=BreakerState.CLOSED).order_by("key")[:limit])
 
 
-SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3, "info": 4}
+SEVERITY_ORDER = {str(severity): severity.rank for severity in AlertSeverity}
 
 
 def active_alerts(limit: int = 50) -> list[Alert]:

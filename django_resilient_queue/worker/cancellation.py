@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from typing import Protocol
 
 from ..models import Job, JobStatus
+from .executor import OutcomeKind
 from .reaper import take_back
 from .slots import Slots
 
@@ -55,7 +56,7 @@ def stop_cancelled(children: Iterable[HasSlots], kill_grace: float) -> int:
     for child, state in started:
         if (state.job_id, state.run) not in cancelled:
             continue
-        if take_back(state.job_id, state.run, "cancelled", MESSAGE):
+        if take_back(state.job_id, state.run, OutcomeKind.CANCELLED, MESSAGE):
             # Past deadline + grace: the supervisor's next overrun check stops the run.
             child.slots.expire(state.index, state.job_id, state.run, time.time() - kill_grace - 1)
             logger.warning("job id=%s cancelled while running; stopping it", state.job_id)

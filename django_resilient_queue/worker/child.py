@@ -22,7 +22,14 @@ from ..models import Job, Worker, WorkerState
 from .claimer import Claimer
 from .config import WorkerConfig
 from .dbretry import CONNECTION_ERRORS, OutageTracker, call_with_reconnect, drop_connections
-from .executor import Outcome, execute_unit, interrupt_delay
+from .executor import (
+    ENDED_WITHOUT_FAILURE,
+    NOT_PROCESSED,
+    Outcome,
+    OutcomeKind,
+    execute_unit,
+    interrupt_delay,
+)
 from .heartbeat import Heartbeat, keep_owned
 from .identity import register_worker
 from .outcomes import apply_outcome, apply_outcomes
@@ -226,7 +233,7 @@ class Child:
         )
         self.slots.occupy(index, first.pk, first.run, FINISHED)
         self.buffer.append((index, unit, outcomes))
-        return all(outcome.kind in ("succeeded", "expired") for outcome in outcomes)
+        return all(outcome.kind in ENDED_WITHOUT_FAILURE for outcome in outcomes)
 
     def _drop_lost_pending(self) -> None:
         """After a gap (a freeze, a VM pause, a long job), start a claimed-ahead unit only if
@@ -251,7 +258,8 @@ class Child:
                 "job id=%s: its lease was lost before it started; not starting it", unit[0].pk
             )
             back = [
-                Outcome.lost("unstarted", job.started_at, "lease lost before start") for job in unit
+                Outcome.lost(OutcomeKind.UNSTARTED, job.started_at, "lease lost before start")
+                for job in unit
             ]
             self.buffer.append((index, unit, back))
         self.pending = kept
@@ -268,7 +276,8 @@ class Child:
         while self.pending:
             index, unit = self.pending.popleft()
             back = [
-                Outcome.lost("unstarted", job.started_at, "claimed ahead, not run") for job in unit
+                Outcome.lost(OutcomeKind.UNSTARTED, job.started_at, "claimed ahead, not run")
+                for job in unit
             ]
             self.buffer.append((index, unit, back))
 
@@ -310,11 +319,11 @@ class Child:
                 job.attempts,
                 outcome.kind,
             )
-        if outcome.kind in ("released", "unstarted", "expired"):
+        if outcome.kind in NOT_PROCESSED:
             return
         with self.lock:
             self.processed += 1
-            if outcome.kind != "succeeded":
+            if outcome.kind != OutcomeKind.SUCCEEDED:
                 self.failed += 1
 
     def _idle_seconds(self) -> float:
@@ -439,7 +448,8 @@ class Child:
             elif now > state.deadline + self.config.kill_grace:
                 message = f"ran past its timeout of {unit[0].timeout}s"
                 self._record(
-                    unit, [Outcome.lost("timeout", job.started_at, message) for job in unit]
+                    unit,
+                    [Outcome.lost(OutcomeKind.TIMEOUT, job.started_at, message) for job in unit],
                 )
                 with self.lock:
                     del self.inflight[slot]

@@ -52,11 +52,12 @@ class OutageTracker:
         seconds = time.time() - lost_at
         logger.warning("%s: database connection back after %.1fs", self.who, seconds)
         from ..alerts.store import raise_alert
+        from ..models import AlertKind, AlertSeverity
 
         try:
             raise_alert(
-                "DB_CONNECTION_LOST",
-                "high",
+                AlertKind.DB_CONNECTION_LOST,
+                AlertSeverity.HIGH,
                 f"The database was unreachable for {seconds:.0f}s ({self.who}); no job was lost.",
                 fingerprint=f"DB_CONNECTION_LOST:{connections['default'].alias}",
                 context={"seconds": round(seconds, 1), "who": self.who},

@@ -8,7 +8,8 @@ import traceback as tb
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from enum import StrEnum
+from typing import Any
 
 from django.utils import timezone
 
@@ -25,11 +26,34 @@ from ..signals import send_started
 from . import expiry, stalls
 from .timeouts import ASYNC_INTERRUPT_DELAY, SoftTimeout, soft_timeout
 
-# "unstarted": claimed ahead but never run; it goes back as if never claimed (no Attempt).
-# "expired": claimed after its expires_at; it ends cancelled without a run (no Attempt).
-OutcomeKind = Literal[
-    "succeeded", "failed", "timeout", "released", "abandoned", "unstarted", "cancelled", "expired"
-]
+
+class OutcomeKind(StrEnum):
+    """How a run ended; where an Attempt is written, its ``AttemptOutcome`` has the same value."""
+
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    TIMEOUT = "timeout"
+    RELEASED = "released"  # a graceful stop: back to the queue, no attempt used
+    ABANDONED = "abandoned"  # its worker was lost: a stall
+    UNSTARTED = "unstarted"  # claimed ahead, never run: back as if never claimed, no Attempt
+    CANCELLED = "cancelled"  # an operator stopped it
+    EXPIRED = "expired"  # claimed after its expires_at: ends cancelled without a run, no Attempt
+
+
+# The outcomes that say nothing about the job's dependency: its breaker ignores them.
+SAYS_NOTHING_OF_THE_DEPENDENCY = frozenset(
+    {
+        OutcomeKind.RELEASED,
+        OutcomeKind.ABANDONED,
+        OutcomeKind.UNSTARTED,
+        OutcomeKind.CANCELLED,
+        OutcomeKind.EXPIRED,
+    }
+)
+# The outcomes after which a unit's job needs nothing more: a success, or an expiry.
+ENDED_WITHOUT_FAILURE = frozenset({OutcomeKind.SUCCEEDED, OutcomeKind.EXPIRED})
+# The outcomes of a job that did not run to an end: not counted as processed.
+NOT_PROCESSED = frozenset({OutcomeKind.RELEASED, OutcomeKind.UNSTARTED, OutcomeKind.EXPIRED})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -56,7 +80,7 @@ class Outcome:
     ) -> Outcome:
         """Describe a failed run from the exception it raised."""
         return cls(
-            kind="failed",
+            kind=OutcomeKind.FAILED,
             started_at=started_at,
             finished_at=timezone.now(),
             category=category,
@@ -74,8 +98,8 @@ class Outcome:
             kind=kind,
             started_at=started_at or now,
             finished_at=now,
-            category=FailureCategory.TIMEOUT if kind == "timeout" else None,
-            error_type="TimeoutError" if kind == "timeout" else "",
+            category=FailureCategory.TIMEOUT if kind == OutcomeKind.TIMEOUT else None,
+            error_type="TimeoutError" if kind == OutcomeKind.TIMEOUT else "",
             error_message=message,
         )
 
@@ -127,7 +151,7 @@ def _execute_unexpired(unit: list[Job], deadline: float, now: datetime) -> list[
     live = [job for job in unit if not expiry.is_expired(job, now)]
     ran = iter(execute_unit(live, deadline) if live else [])
     return [
-        Outcome(kind="expired", started_at=now, finished_at=now, reason=expiry.REASON)
+        Outcome(kind=OutcomeKind.EXPIRED, started_at=now, finished_at=now, reason=expiry.REASON)
         if expiry.is_expired(job, now)
         else next(ran)
         for job in unit
@@ -146,7 +170,7 @@ def execute_batch(unit: list[Job], deadline: float) -> list[Outcome]:
             result = _call(definition, [items], {}, deadline)
     except (TimeoutError, SoftTimeout):
         failed = Outcome.lost(
-            "timeout", started_at, f"the batch ran past its timeout of {unit[0].timeout}s"
+            OutcomeKind.TIMEOUT, started_at, f"the batch ran past its timeout of {unit[0].timeout}s"
         )
     except Exception as exc:
         failed = Outcome.from_exception(
@@ -161,7 +185,7 @@ def execute_batch(unit: list[Job], deadline: float) -> list[Outcome]:
         )
         return [
             Outcome(
-                kind="succeeded",
+                kind=OutcomeKind.SUCCEEDED,
                 started_at=started_at,
                 finished_at=finished_at,
                 result=encode_result(r),
@@ -171,7 +195,10 @@ def execute_batch(unit: list[Job], deadline: float) -> list[Outcome]:
     if len(unit) == 1:
         return [failed]
     reason = f"a batch of {len(unit)} failed ({failed.error_type}); each item is retried alone"
-    return [dataclasses.replace(failed, kind="released", split=True, reason=reason) for _ in unit]
+    return [
+        dataclasses.replace(failed, kind=OutcomeKind.RELEASED, split=True, reason=reason)
+        for _ in unit
+    ]
 
 
 def interrupt_delay(job: Job) -> float:
@@ -193,7 +220,7 @@ def refuse_poison(job: Job) -> Outcome | None:
         return None
     now = timezone.now()
     return Outcome(
-        kind="failed",
+        kind=OutcomeKind.FAILED,
         started_at=now,
         finished_at=now,
         category=FailureCategory.VALIDATION,
@@ -255,7 +282,7 @@ def _execute(
     except (TimeoutError, SoftTimeout) as exc:
         if watch is not None and watch.stalled():
             return Outcome(
-                kind="timeout",
+                kind=OutcomeKind.TIMEOUT,
                 started_at=started_at,
                 finished_at=timezone.now(),
                 category=FailureCategory.TIMEOUT,
@@ -266,7 +293,9 @@ def _execute(
             return Outcome.from_exception(
                 exc, started_at=started_at, category=_classify(exc, definition)
             )
-        return Outcome.lost("timeout", started_at, f"ran past its timeout of {job.timeout}s")
+        return Outcome.lost(
+            OutcomeKind.TIMEOUT, started_at, f"ran past its timeout of {job.timeout}s"
+        )
     except RetryLater as exc:
         return Outcome.from_exception(
             exc,
@@ -288,7 +317,7 @@ def _execute(
             exc, started_at=started_at, category=_classify(exc, definition)
         )
     return Outcome(
-        kind="succeeded",
+        kind=OutcomeKind.SUCCEEDED,
         started_at=started_at,
         finished_at=timezone.now(),
         result=encode_result(result),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -17,13 +18,13 @@ from ..db import dialect_for
 from ..db.base import SuccessfulRun
 from ..definition import JobDefinition
 from ..failures import FailureCategory, policy_for
-from ..models import Attempt, AttemptOutcome, Job, JobStatus
+from ..models import AlertKind, AlertSeverity, Attempt, AttemptOutcome, Job, JobStatus
 from ..protection import breaker, limits
 from ..services.deadletters import create_dead_letter
 from ..signals import send_finished
 from . import expiry
 from .callbacks import enqueue_callback
-from .executor import Outcome
+from .executor import SAYS_NOTHING_OF_THE_DEPENDENCY, Outcome, OutcomeKind
 
 logger = logging.getLogger("django_resilient_queue.worker")
 
@@ -100,7 +101,7 @@ def release_gates(
     config = definition.breaker_config if definition else None
     if not job.breaker_key or config is None:
         return
-    if outcome.kind in ("released", "abandoned", "unstarted", "cancelled", "expired"):
+    if outcome.kind in SAYS_NOTHING_OF_THE_DEPENDENCY:
         # Says nothing about the dependency; if it was a trial (perhaps admitted by a
         # process that is gone), its place is given back.
         breaker.unadmit(job)
@@ -108,15 +109,15 @@ def release_gates(
     change = breaker.record(
         job,
         config,
-        succeeded=outcome.kind == "succeeded",
+        succeeded=outcome.kind == OutcomeKind.SUCCEEDED,
         category=outcome.category,
         now=outcome.finished_at,
     )
     fingerprint = f"BREAKER_OPEN:{job.breaker_key}"
     if change == "opened":
         raise_alert(
-            "BREAKER_OPEN",
-            "high",
+            AlertKind.BREAKER_OPEN,
+            AlertSeverity.HIGH,
             f"Circuit breaker {job.breaker_key!r} opened: its jobs wait in the queue.",
             fingerprint=fingerprint,
             context={"key": job.breaker_key, "task": job.task},
@@ -136,7 +137,9 @@ def apply_outcomes(pairs: list[tuple[Job, Outcome]]) -> list[bool]:
     freed: dict[str, int] = {}
     written: dict[int, bool] = {}
     with transaction.atomic(using=alias):
-        successes = [i for i, (_, outcome) in enumerate(pairs) if outcome.kind == "succeeded"]
+        successes = [
+            i for i, (_, outcome) in enumerate(pairs) if outcome.kind == OutcomeKind.SUCCEEDED
+        ]
         if len(successes) > 1:
             written.update(_apply_successes(pairs, successes, alias, freed))
         for i, (job, outcome) in enumerate(pairs):
@@ -189,67 +192,110 @@ def _apply(job: Job, outcome: Outcome, alias: str, freed: dict[str, int]) -> boo
     """Write one outcome inside the caller's transaction."""
     definition = registry.find(job.task)
     fence = Job.objects.using(alias).run_of(job.pk, job.run)
-    if outcome.kind == "succeeded":
-        if not fence.update(
-            status=JobStatus.SUCCEEDED,
-            result=outcome.result,
-            finished_at=outcome.finished_at,
-            lease_expires_at=None,
-        ):
-            return False
-        _attempt(job, outcome, AttemptOutcome.SUCCEEDED).save(using=alias)
-        release_gates(job, definition, outcome, freed)
-        if definition and definition.on_success:
-            enqueue_callback(definition.on_success, _callback_payload(job, outcome, "succeeded"))
-        return True
-    if outcome.kind == "released":
-        # A graceful stop never uses an attempt.
-        changes: dict[str, Any] = {"solo": True} if outcome.split else {}
-        if not fence.update(
-            status=JobStatus.QUEUED,
-            attempts=F("attempts") - 1,
-            lease_expires_at=None,
-            worker_id=None,
-            run_after=outcome.finished_at,
-            **changes,
-        ):
-            return False
-        _attempt(job, outcome, AttemptOutcome.RELEASED).save(using=alias)
-        release_gates(job, definition, outcome, freed)
-        return True
-    if outcome.kind == "unstarted":
-        if not fence.update(
-            first_started_at=Case(
-                When(attempts=1, then=Value(None)), default=F("first_started_at")
-            ),
-            status=JobStatus.QUEUED,
-            attempts=F("attempts") - 1,
-            lease_expires_at=None,
-            worker_id=None,
-        ):
-            return False
-        release_gates(job, definition, outcome, freed)
-        return True
-    if outcome.kind == "expired":
-        if not expiry.write_expired(fence, outcome.finished_at):
-            return False
-        release_gates(job, definition, outcome, freed)
-        logger.info("job id=%s task=%s expired before it started", job.pk, job.task)
-        return True
-    if outcome.kind == "abandoned":
-        return _apply_abandoned(job, outcome, fence, alias, freed)
-    if outcome.kind == "cancelled":  # an operator stopped it (worker/cancellation.py)
-        if not fence.update(
-            status=JobStatus.CANCELLED,
-            finished_at=outcome.finished_at,
-            lease_expires_at=None,
-            reason="cancelled",
-        ):
-            return False
-        _attempt(job, outcome, AttemptOutcome.CANCELLED).save(using=alias)
-        release_gates(job, definition, outcome, freed)
-        return True
-    return _apply_failure(job, outcome, definition, fence, alias, freed)
+    return HANDLERS[outcome.kind](job, outcome, definition, fence, alias, freed)
+
+
+def _apply_succeeded(
+    job: Job,
+    outcome: Outcome,
+    definition: JobDefinition | None,
+    fence: Any,
+    alias: str,
+    freed: dict[str, int],
+) -> bool:
+    if not fence.update(
+        status=JobStatus.SUCCEEDED,
+        result=outcome.result,
+        finished_at=outcome.finished_at,
+        lease_expires_at=None,
+    ):
+        return False
+    _attempt(job, outcome, AttemptOutcome.SUCCEEDED).save(using=alias)
+    release_gates(job, definition, outcome, freed)
+    if definition and definition.on_success:
+        enqueue_callback(definition.on_success, _callback_payload(job, outcome, "succeeded"))
+    return True
+
+
+def _apply_released(
+    job: Job,
+    outcome: Outcome,
+    definition: JobDefinition | None,
+    fence: Any,
+    alias: str,
+    freed: dict[str, int],
+) -> bool:
+    """A graceful stop: back to the queue, and it never uses an attempt."""
+    changes: dict[str, Any] = {"solo": True} if outcome.split else {}
+    if not fence.update(
+        status=JobStatus.QUEUED,
+        attempts=F("attempts") - 1,
+        lease_expires_at=None,
+        worker_id=None,
+        run_after=outcome.finished_at,
+        **changes,
+    ):
+        return False
+    _attempt(job, outcome, AttemptOutcome.RELEASED).save(using=alias)
+    release_gates(job, definition, outcome, freed)
+    return True
+
+
+def _apply_unstarted(
+    job: Job,
+    outcome: Outcome,
+    definition: JobDefinition | None,
+    fence: Any,
+    alias: str,
+    freed: dict[str, int],
+) -> bool:
+    """Claimed ahead and never run: back as if never claimed, with no Attempt."""
+    if not fence.update(
+        first_started_at=Case(When(attempts=1, then=Value(None)), default=F("first_started_at")),
+        status=JobStatus.QUEUED,
+        attempts=F("attempts") - 1,
+        lease_expires_at=None,
+        worker_id=None,
+    ):
+        return False
+    release_gates(job, definition, outcome, freed)
+    return True
+
+
+def _apply_expired(
+    job: Job,
+    outcome: Outcome,
+    definition: JobDefinition | None,
+    fence: Any,
+    alias: str,
+    freed: dict[str, int],
+) -> bool:
+    if not expiry.write_expired(fence, outcome.finished_at):
+        return False
+    release_gates(job, definition, outcome, freed)
+    logger.info("job id=%s task=%s expired before it started", job.pk, job.task)
+    return True
+
+
+def _apply_cancelled(
+    job: Job,
+    outcome: Outcome,
+    definition: JobDefinition | None,
+    fence: Any,
+    alias: str,
+    freed: dict[str, int],
+) -> bool:
+    """An operator stopped it (worker/cancellation.py): it never comes back to the queue."""
+    if not fence.update(
+        status=JobStatus.CANCELLED,
+        finished_at=outcome.finished_at,
+        lease_expires_at=None,
+        reason="cancelled",
+    ):
+        return False
+    _attempt(job, outcome, AttemptOutcome.CANCELLED).save(using=alias)
+    release_gates(job, definition, outcome, freed)
+    return True
 
 
 def _apply_failure(
@@ -260,7 +306,7 @@ def _apply_failure(
     alias: str,
     freed: dict[str, int],
 ) -> bool:
-    kind = AttemptOutcome.TIMEOUT if outcome.kind == "timeout" else AttemptOutcome.FAILED
+    kind = AttemptOutcome.TIMEOUT if outcome.kind == OutcomeKind.TIMEOUT else AttemptOutcome.FAILED
     decision = decide_retry(job, outcome, definition)
     now = outcome.finished_at
     if decision.retry:
@@ -293,7 +339,12 @@ def _apply_failure(
 
 
 def _apply_abandoned(
-    job: Job, outcome: Outcome, fence: Any, alias: str, freed: dict[str, int]
+    job: Job,
+    outcome: Outcome,
+    definition: JobDefinition | None,
+    fence: Any,
+    alias: str,
+    freed: dict[str, int],
 ) -> bool:
     """A run lost with its worker: counted as a stall; MAX_STALLS of them dead-letter the job."""
     stalls = job.stalls + 1
@@ -316,7 +367,6 @@ def _apply_abandoned(
         return False
     attempt = _attempt(job, outcome, AttemptOutcome.ABANDONED)
     attempt.save(using=alias)
-    definition = registry.find(job.task)
     release_gates(job, definition, outcome, freed)
     if stalls >= conf.max_stalls():
         create_dead_letter(job, attempt, reason="worker lost", using=alias)
@@ -324,3 +374,19 @@ def _apply_abandoned(
             enqueue_callback(definition.on_failure, _callback_payload(job, outcome, "failed"))
     logger.warning("job id=%s task=%s abandoned (stall %s)", job.pk, job.task, stalls)
     return True
+
+
+Handler = Callable[[Job, Outcome, JobDefinition | None, Any, str, dict[str, int]], bool]
+# One writer per kind: each updates the row through the fence (returning False, writing
+# nothing, when this run lost the job), writes its Attempt if the kind has one, and gives
+# back the places the run held.
+HANDLERS: dict[OutcomeKind, Handler] = {
+    OutcomeKind.SUCCEEDED: _apply_succeeded,
+    OutcomeKind.FAILED: _apply_failure,
+    OutcomeKind.TIMEOUT: _apply_failure,
+    OutcomeKind.RELEASED: _apply_released,
+    OutcomeKind.ABANDONED: _apply_abandoned,
+    OutcomeKind.UNSTARTED: _apply_unstarted,
+    OutcomeKind.CANCELLED: _apply_cancelled,
+    OutcomeKind.EXPIRED: _apply_expired,
+}

@@ -34,12 +34,12 @@ def reap_expired_leases(limit: int = BATCH) -> int:
     taken = 0
     ahead = claimed_ahead(expired)
     for job in expired:
-        kind: OutcomeKind = "abandoned"
+        kind: OutcomeKind = OutcomeKind.ABANDONED
         message = "lease expired: the worker was lost"
         if job.cancel_requested_at:
-            kind = "cancelled"  # asked to stop: done
+            kind = OutcomeKind.CANCELLED  # asked to stop: done
         elif job.pk in ahead:
-            kind, message = "unstarted", "lease expired before its worker started it"
+            kind, message = OutcomeKind.UNSTARTED, "lease expired before its worker started it"
         outcome = Outcome.lost(kind, job.started_at, message)
         if _apply_one(job, outcome):
             taken += 1
@@ -70,15 +70,17 @@ def claimed_ahead(jobs: list[Job]) -> set[int]:
     }
 
 
-def take_back(job_id: int, run: int, kind: str, message: str) -> bool:
+def take_back(job_id: int, run: int, kind: OutcomeKind, message: str) -> bool:
     """Record how the run (job_id, run) of a dead or killed child ended, if still running."""
     job = Job.objects.run_of(job_id, run).defer(*UNNEEDED).first()
     if job is None:
         return False
     if job.cancel_requested_at is not None:
-        kind = "cancelled"  # an operator asked to stop it: it never comes back to the queue
-    outcome = Outcome.lost(kind, job.started_at, message)  # type: ignore[arg-type]
-    if kind == "timeout" and stalls.killed_for_stall(job):
+        kind = (
+            OutcomeKind.CANCELLED
+        )  # an operator asked to stop it: it never comes back to the queue
+    outcome = Outcome.lost(kind, job.started_at, message)
+    if kind == OutcomeKind.TIMEOUT and stalls.killed_for_stall(job):
         outcome = dataclasses.replace(
             outcome, error_type=stalls.ERROR_TYPE, error_message=stalls.stall_message(job)
         )

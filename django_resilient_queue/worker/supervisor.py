@@ -16,11 +16,12 @@ from multiprocessing.process import BaseProcess
 from types import FrameType
 
 from ..alerts.store import raise_alert
-from ..models import Job, JobStatus, WorkerState
+from ..models import AlertKind, AlertSeverity, Job, JobStatus, WorkerState
 from .cancellation import CHECK_EVERY, stop_cancelled
 from .child import EXIT_RECYCLE, EXIT_STOP_REQUESTED, child_main, slot_count
 from .config import WorkerConfig
 from .dbretry import CONNECTION_ERRORS, OutageTracker, drop_connections
+from .executor import OutcomeKind
 from .housekeeping import Housekeeping, Periodic, mark_worker_gone
 from .reaper import take_back
 from .scheduler import Scheduler
@@ -48,7 +49,7 @@ class PendingWrite:
 
     job_id: int
     run: int
-    kind: str
+    kind: OutcomeKind
     message: str
 
 
@@ -209,16 +210,19 @@ class Supervisor:
             key = (state.job_id, state.run)
             covered.add(key)
             if not state.started:
-                kind, message = "unstarted", "claimed ahead; its worker stopped before running it"
+                kind, message = (
+                    OutcomeKind.UNSTARTED,
+                    "claimed ahead; its worker stopped before running it",
+                )
             elif shutdown:
-                kind, message = "released", "released at shutdown"
+                kind, message = OutcomeKind.RELEASED, "released at shutdown"
             elif key in child.timed_out:
-                kind, message = "timeout", "ran past its timeout; its worker was killed"
+                kind, message = OutcomeKind.TIMEOUT, "ran past its timeout; its worker was killed"
             else:
-                kind, message = "abandoned", f"its worker process exited with code {code}"
+                kind, message = OutcomeKind.ABANDONED, f"its worker process exited with code {code}"
             self.pending.append(PendingWrite(state.job_id, state.run, kind, message))
         # A batch holds one slot: its other jobs are found through the dead child's rows.
-        kind = "released" if shutdown else "abandoned"
+        kind = OutcomeKind.RELEASED if shutdown else OutcomeKind.ABANDONED
         for job_id, run in self._runs_of(pid):
             if (job_id, run) not in covered:
                 message = (
@@ -257,8 +261,8 @@ class Supervisor:
         logger.error("worker child %s died (%s); restarting it", child.number, how)
         try:
             raise_alert(
-                "WORKER_CRASHED",
-                "high",
+                AlertKind.WORKER_CRASHED,
+                AlertSeverity.HIGH,
                 f"A worker process died ({how}) and was restarted.",
                 fingerprint=f"WORKER_CRASHED:{os.uname().nodename}:{os.getpid()}",
                 context={"exit_code": code, "child": child.number},

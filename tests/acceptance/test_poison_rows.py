@@ -10,6 +10,7 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from django_resilient_queue.models import DeadLetter, Job, JobStatus
+from django_resilient_queue.worker.executor import OutcomeKind
 from django_resilient_queue.worker.reaper import reap_expired_leases, take_back
 from tests import jobs
 from tests.conftest import Workers, vendor, wait_until, worker_env
@@ -132,7 +133,7 @@ def test_a_reaper_pass_and_a_take_back_never_stop_at_a_poison_row() -> None:
         status=JobStatus.RUNNING, attempts=1, run=1, started_at=long_ago, lease_expires_at=long_ago
     )
     first = next(iter(expected))
-    assert take_back(first, 1, "abandoned", "its worker died")
+    assert take_back(first, 1, OutcomeKind.ABANDONED, "its worker died")
     assert reap_expired_leases() == len(expected)  # every other row, the good one included
     assert Job.objects.get(pk=good.pk).status == JobStatus.QUEUED
     assert Job.objects.filter(status=JobStatus.QUEUED).count() == len(expected) + 1

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from django_resilient_queue.db import dialect_for
 from django_resilient_queue.models import Attempt, DeadLetter, Job, JobStatus, Worker
-from django_resilient_queue.worker.executor import Outcome, execute
+from django_resilient_queue.worker.executor import Outcome, OutcomeKind, execute
 from django_resilient_queue.worker.heartbeat import renew_leases
 from django_resilient_queue.worker.outcomes import apply_outcome, apply_outcomes
 from django_resilient_queue.worker.reaper import take_back
@@ -121,7 +121,7 @@ def test_a_run_given_back_leaves_no_token_a_later_run_could_share(given_back: st
     assert (first.attempts, second.attempts) == (1, 1)
     assert second.run > first.run
     # Stale writes from the first run are all refused: take-back, renewal, success.
-    assert take_back(job.pk, first.run, "unstarted", "stale") is False
+    assert take_back(job.pk, first.run, OutcomeKind.UNSTARTED, "stale") is False
     assert renew_leases([(job.pk, first.run)], 30) == 0
     assert apply_outcome(first, execute(first, deadline=timezone.now().timestamp() + 30)) is False
     row = Job.objects.get(pk=job.pk)
