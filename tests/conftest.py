@@ -25,6 +25,13 @@ def vendor() -> str:
     return connection.vendor
 
 
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """``@pytest.mark.databases("postgresql", ...)``: skip the test on any other vendor."""
+    marker = item.get_closest_marker("databases")
+    if marker is not None and vendor() not in marker.args:
+        pytest.skip(f"runs on {' and '.join(marker.args)} only; this run is {vendor()}")
+
+
 def worker_env(**extra: str) -> dict[str, str]:
     """Environment for a child ``manage.py`` process that uses pytest-django's test database."""
     from django.db import connection

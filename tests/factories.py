@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import factory
 from django.utils import timezone
 
@@ -134,3 +136,47 @@ class QueueSampleFactory(factory.django.DjangoModelFactory):
 
     queue = "default"
     taken_at = factory.LazyFunction(timezone.now)
+
+
+class GateFactory(factory.django.DjangoModelFactory):
+    """A concurrency gate with one place, none taken."""
+
+    class Meta:
+        model = "django_resilient_queue.Gate"
+
+    key = factory.Sequence(lambda n: f"gate-key-{n}")
+    kind = "concurrency"
+    limit = 1
+
+
+class CounterFactory(factory.django.DjangoModelFactory):
+    """A cumulative count of succeeded attempts of ``tests.jobs.add``."""
+
+    class Meta:
+        model = "django_resilient_queue.Counter"
+
+    name = "attempts"
+    task = "tests.jobs.add"
+    label = factory.Sequence(lambda n: f"label-{n}")
+    value = 1
+
+
+class LeaseFactory(factory.django.DjangoModelFactory):
+    """A named lease held for a minute."""
+
+    class Meta:
+        model = "django_resilient_queue.Lease"
+
+    name = factory.Sequence(lambda n: f"lease-{n}")
+    holder = "host:1:0"
+    expires_at = factory.LazyFunction(lambda: timezone.now() + timedelta(minutes=1))
+
+
+class ScheduleTickFactory(factory.django.DjangoModelFactory):
+    """A tick of a schedule, recorded without a job."""
+
+    class Meta:
+        model = "django_resilient_queue.ScheduleTick"
+
+    schedule = factory.SubFactory(ScheduleFactory)
+    tick_at = factory.LazyFunction(lambda: timezone.now().replace(second=0, microsecond=0))

@@ -1,4 +1,10 @@
-"""A child process: claim jobs, run them on its threads, write their outcomes."""
+"""A child process's life cycle: signals, its Worker row, heartbeat, listener, exit code.
+
+How it claims and runs jobs is one of two loop strategies, each in its own module:
+``worker/inline_loop.py`` (``--threads 1``: claims ahead, runs on the main thread, writes
+outcomes together) and ``worker/thread_loop.py`` (``--threads`` > 1: a thread pool, with
+the overrun policing that threads need).
+"""
 
 from __future__ import annotations
 
@@ -8,49 +14,31 @@ import os
 import signal
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from types import FrameType
 
 from django.db import connection
 from django.utils import timezone
 
-from .. import conf
 from ..db import dialect_for
 from ..models import Job, Worker, WorkerState
 from .claimer import Claimer
 from .config import WorkerConfig
 from .dbretry import CONNECTION_ERRORS, OutageTracker, call_with_reconnect, drop_connections
-from .executor import (
-    ENDED_WITHOUT_FAILURE,
-    NOT_PROCESSED,
-    Outcome,
-    OutcomeKind,
-    execute_unit,
-    interrupt_delay,
-)
-from .heartbeat import Heartbeat, keep_owned
+from .executor import NOT_PROCESSED, Outcome, OutcomeKind
+from .heartbeat import Heartbeat
 from .identity import register_worker
-from .outcomes import apply_outcome, apply_outcomes
-from .slots import FINISHED, PENDING, Slots
-from .timeouts import interrupt_thread
+from .outcomes import apply_outcome
+from .slots import Slots
 
 logger = logging.getLogger("django_resilient_queue.worker")
 
-# A single-threaded child claims up to PREFETCH_WINDOW seconds of work ahead (judged by
-# the jobs' recent durations, at most PREFETCH_MAX units) and writes up to FLUSH_EVERY
-# outcomes in one transaction: for short jobs one claim and one commit serve many jobs.
+# A single-threaded child claims up to PREFETCH_MAX units ahead (worker/inline_loop.py).
 PREFETCH_MAX = 64
-PREFETCH_WINDOW = 0.05
-FLUSH_EVERY = 64
 
 EXIT_RECYCLE = 3
 EXIT_STOP_REQUESTED = 4  # an operator asked (Worker.stop_requested): stop the whole runworkers
 WAIT_SLICE = 0.25
-# A claimed-ahead unit starts without a check only within this fraction of the lease of the
-# claim (or of the last check): past it, its lease may have expired and been taken back.
-OWNERSHIP_GAP = 0.25
 
 
 def slot_count(config: WorkerConfig) -> int:
@@ -59,7 +47,11 @@ def slot_count(config: WorkerConfig) -> int:
 
 
 class Child:
-    """One worker process; the supervisor watches its slots and its exit code."""
+    """One worker process; the supervisor watches its slots and its exit code.
+
+    A subclass is a loop strategy: it implements ``_serve`` (claim and run until told to
+    stop) and may override ``_close``, ``_check_overruns`` and ``claimed_ahead_jobs``.
+    """
 
     def __init__(
         self, config: WorkerConfig, slots: Slots, number: int, supervisor_pid: int
@@ -75,13 +67,7 @@ class Child:
         self.stop_threads = threading.Event()
         self.lock = threading.Lock()
         self.inflight: dict[int, list[Job]] = {}
-        self.thread_of: dict[int, int] = {}
-        self.interrupted: set[int] = set()
         self.free_slots = list(range(slots.count))
-        self.pending: deque[tuple[int, list[Job]]] = deque()
-        self.buffer: list[tuple[int, list[Job], list[Outcome]]] = []
-        self.avg_duration: float | None = None
-        self.owned_at = 0.0  # monotonic time the claimed-ahead units were last proven ours
         self.processed = 0
         self.failed = 0
         self.tracker = OutageTracker(f"worker pid={os.getpid()}")
@@ -118,21 +104,23 @@ class Child:
         listener = dialect.listener(self.wake, self.stop_threads, self.config.queues)
         if listener is not None:
             listener.start()
-        pool = ThreadPoolExecutor(self.config.threads) if self.config.threads > 1 else None
         try:
-            if pool is None:
-                self._loop_inline()
-            else:
-                self._loop(pool)
+            self._serve()
             self._drain()
         finally:
             self.stop_threads.set()
-            if pool is not None:
-                pool.shutdown(wait=False, cancel_futures=True)
+            self._close()
             self._unregister()
         if self.stop_requested:
             return EXIT_STOP_REQUESTED
         return EXIT_RECYCLE if self.recycle else 0
+
+    def _serve(self) -> None:
+        """Claim and run jobs until told to stop (the loop strategy)."""
+        raise NotImplementedError
+
+    def _close(self) -> None:
+        """Release what the loop strategy holds (called once, after the drain)."""
 
     def _register(self) -> Worker:
         dialect_for(connection).prepare_worker_connection()
@@ -151,159 +139,7 @@ class Child:
             logger.warning("could not mark worker %s stopped", self.worker.pk, exc_info=True)
         drop_connections()
 
-    # -- the loop --------------------------------------------------------------
-    def _loop(self, pool: ThreadPoolExecutor | None) -> None:
-        while not self.should_stop():
-            self._check_overruns()  # on every pass: a busy pool is when timeouts matter most
-            with self.lock:
-                free = len(self.free_slots)
-            claimed: list[list[Job]] = []
-            budget = self.config.budget(self.processed + len(self.inflight))
-            free = free if budget is None else min(free, budget)
-            if free:
-                self.wake.clear()
-                claimed = self._claim(free)
-                for unit in claimed:
-                    self._dispatch(unit, pool)
-            if claimed:
-                continue
-            if self.config.burst and not self.inflight:
-                if not self._runnable_left():
-                    return
-                self._idle(WAIT_SLICE)  # rows locked by another claimer: look again
-                continue
-            self._idle(self._idle_seconds())
-
-    def _loop_inline(self) -> None:
-        """--threads 1: claim a few units ahead, run them in order on the main thread (where
-        SIGALRM can interrupt them), and write their outcomes together."""
-        while True:
-            if not self.pending:
-                self._flush()
-                if self.should_stop():
-                    return
-                self.wake.clear()
-                units = self._claim(min(self._prefetch_size(), len(self.free_slots)))
-                if not units:
-                    if self.config.burst and not self._runnable_left():
-                        return
-                    self._idle(WAIT_SLICE if self.config.burst else self._idle_seconds())
-                    continue
-                self.owned_at = time.monotonic()  # a claim proves ownership
-                for unit in units:
-                    with self.lock:
-                        index = self.free_slots.pop()
-                        self.inflight[index] = unit
-                    self.slots.occupy(index, unit[0].pk, unit[0].run, PENDING)
-                    self.pending.append((index, unit))
-            if self.should_stop():
-                self._give_back_pending()
-                self._flush()
-                return
-            if time.monotonic() - self.owned_at > self.config.lease_seconds * OWNERSHIP_GAP:
-                self._drop_lost_pending()
-                if not self.pending:
-                    continue
-            index, unit = self.pending.popleft()
-            if not self._run_inline(index, unit):
-                # A failure may open a breaker or signal trouble: do not run what was claimed
-                # ahead on stale assumptions; give it back (no attempt used) and look again.
-                self._give_back_pending()
-                self._flush()
-            elif len(self.buffer) >= FLUSH_EVERY:
-                self._flush()
-
-    def _prefetch_size(self) -> int:
-        if self.avg_duration is None:
-            return 1  # learn how long jobs take before claiming ahead
-        size = max(1, min(PREFETCH_MAX, int(PREFETCH_WINDOW / max(self.avg_duration, 1e-4))))
-        budget = self.config.budget(self.processed)
-        return size if budget is None else min(size, max(1, budget))
-
-    def _run_inline(self, index: int, unit: list[Job]) -> bool:
-        """Run one unit; return True when every job of it succeeded."""
-        first = unit[0]
-        deadline = time.time() + (first.timeout or conf.default_timeout())
-        self.slots.occupy(index, first.pk, first.run, deadline)
-        began = time.monotonic()
-        outcomes = execute_unit(unit, deadline, self._deadline_mover(index, first))
-        took = time.monotonic() - began
-        self.avg_duration = (
-            took if self.avg_duration is None else 0.8 * self.avg_duration + 0.2 * took
-        )
-        self.slots.occupy(index, first.pk, first.run, FINISHED)
-        self.buffer.append((index, unit, outcomes))
-        return all(outcome.kind in ENDED_WITHOUT_FAILURE for outcome in outcomes)
-
-    def _drop_lost_pending(self) -> None:
-        """After a gap (a freeze, a VM pause, a long job), start a claimed-ahead unit only if
-        its lease is still provably held: another worker may have taken it back meanwhile.
-
-        Lost units are given back unstarted (refused by the fence if already taken back).
-        """
-        runs = [(job.pk, job.run) for _, unit in self.pending for job in unit]
-        try:
-            owned = call_with_reconnect(
-                functools.partial(keep_owned, runs, self.config.lease_seconds), self.tracker
-            )
-        except Exception:
-            logger.exception("could not check the claimed-ahead jobs; giving them back")
-            owned = set()
-        kept: deque[tuple[int, list[Job]]] = deque()
-        for index, unit in self.pending:
-            if all((job.pk, job.run) in owned for job in unit):
-                kept.append((index, unit))
-                continue
-            logger.warning(
-                "job id=%s: its lease was lost before it started; not starting it", unit[0].pk
-            )
-            back = [
-                Outcome.lost(OutcomeKind.UNSTARTED, job.started_at, "lease lost before start")
-                for job in unit
-            ]
-            self.buffer.append((index, unit, back))
-        self.pending = kept
-        self.owned_at = time.monotonic()
-        if self.buffer and not self.pending:
-            self._flush()
-
-    def claimed_ahead_jobs(self) -> list[int]:
-        """Ids of the jobs claimed ahead and not started (read by the heartbeat thread)."""
-        return [job.pk for _, unit in list(self.pending) for job in unit]
-
-    def _give_back_pending(self) -> None:
-        """Units claimed ahead that will not run now go back as if never claimed."""
-        while self.pending:
-            index, unit = self.pending.popleft()
-            back = [
-                Outcome.lost(OutcomeKind.UNSTARTED, job.started_at, "claimed ahead, not run")
-                for job in unit
-            ]
-            self.buffer.append((index, unit, back))
-
-    def _flush(self) -> None:
-        """Write the buffered outcomes in one transaction, then free their slots."""
-        if not self.buffer:
-            return
-        pairs = [
-            (job, o)
-            for _, unit, outcomes in self.buffer
-            for job, o in zip(unit, outcomes, strict=True)
-        ]
-        try:
-            written = call_with_reconnect(functools.partial(apply_outcomes, pairs), self.tracker)
-        except Exception:
-            logger.exception(
-                "writing %s outcomes together failed; writing them one by one", len(pairs)
-            )
-            written = [self._write_one(job, outcome) for job, outcome in pairs]
-        for (job, outcome), ok in zip(pairs, written, strict=True):
-            self._count(job, outcome, ok)
-        for index, unit, _ in self.buffer:
-            self._free(index, unit)
-        self.buffer.clear()
-        self._check_limits()
-
+    # -- what both loops share -------------------------------------------------
     def _write_one(self, job: Job, outcome: Outcome) -> bool:
         try:
             return call_with_reconnect(functools.partial(apply_outcome, job, outcome), self.tracker)
@@ -371,33 +207,9 @@ class Child:
             self.wake.clear()
             self._check_overruns()
 
-    # -- running one unit of work (a job, or a batch) ------------------------
-    def _dispatch(self, unit: list[Job], pool: ThreadPoolExecutor | None) -> None:
-        first = unit[0]
-        deadline = time.time() + (first.timeout or conf.default_timeout())
-        with self.lock:
-            slot = self.free_slots.pop()
-            self.inflight[slot] = unit
-        self.slots.occupy(slot, first.pk, first.run, deadline)
-        if pool is None:
-            self._run(slot, unit, deadline)
-        else:
-            pool.submit(self._run, slot, unit, deadline)
-
-    def _run(self, slot: int, unit: list[Job], deadline: float) -> None:
-        self.thread_of[slot] = threading.get_ident()
-        try:
-            outcomes = execute_unit(unit, deadline, self._deadline_mover(slot, unit[0]))
-            self._record(unit, outcomes)
-        except Exception:
-            logger.exception("job id=%s: the worker failed while running it", unit[0].pk)
-        finally:
-            self._free(slot, unit)
-
-    def _record(self, unit: list[Job], outcomes: list[Outcome]) -> None:
-        for job, outcome in zip(unit, outcomes, strict=True):
-            self._count(job, outcome, self._write_one(job, outcome))
-        self._check_limits()
+    def _check_overruns(self) -> None:
+        """Police jobs past their deadline; the main thread has SIGALRM and the supervisor's
+        kill, so only the thread pool needs this (worker/thread_loop.py)."""
 
     def _check_limits(self) -> None:
         """--max-tasks reached: stop for good; --max-jobs-per-child reached: be recycled."""
@@ -412,8 +224,11 @@ class Child:
                 del self.inflight[slot]
                 self.slots.free(slot)
                 self.free_slots.append(slot)
-            self.interrupted.discard(slot)
+            self._slot_freed(slot)
         self.wake.set()
+
+    def _slot_freed(self, slot: int) -> None:
+        """A slot is free again (called with the lock held)."""
 
     def _deadline_mover(self, slot: int, job: Job) -> Callable[[float], None]:
         """Let a run move its slot's deadline (stall detection; see worker/stalls.py)."""
@@ -424,38 +239,9 @@ class Child:
         with self.lock:
             return [(job.pk, job.run) for unit in self.inflight.values() for job in unit]
 
-    # -- timeouts with --threads > 1 ------------------------------------------
-    def _check_overruns(self) -> None:
-        """Soft-interrupt a thread past its deadline; past the grace, record the timeout and
-        retire the slot. The child then stops claiming and is recycled when its other jobs
-        end (a thread cannot be killed, a process can)."""
-        if self.config.threads == 1:
-            return  # the main thread has SIGALRM and the supervisor's kill
-        now = time.time()
-        for state in self.slots.busy():
-            if not state.running or now < state.deadline:
-                continue
-            slot = state.index
-            with self.lock:
-                unit = self.inflight.get(slot)
-            if unit is None:
-                continue
-            if slot not in self.interrupted and now < state.deadline + interrupt_delay(unit[0]):
-                continue  # an async job's own loop stops it first
-            if slot not in self.interrupted and slot in self.thread_of:
-                self.interrupted.add(slot)
-                interrupt_thread(self.thread_of[slot])
-            elif now > state.deadline + self.config.kill_grace:
-                message = f"ran past its timeout of {unit[0].timeout}s"
-                self._record(
-                    unit,
-                    [Outcome.lost(OutcomeKind.TIMEOUT, job.started_at, message) for job in unit],
-                )
-                with self.lock:
-                    del self.inflight[slot]
-                    self.slots.free(slot)
-                self.recycle = True
-                logger.error("job id=%s overran its timeout; recycling this child", unit[0].pk)
+    def claimed_ahead_jobs(self) -> list[int]:
+        """Ids of the jobs claimed ahead and not started (read by the heartbeat thread)."""
+        return []
 
     def _on_beat(self, stop_requested: bool, rss_mb: float) -> None:
         if os.getppid() != self.supervisor_pid and not self.stopping:
@@ -472,7 +258,12 @@ class Child:
 
 
 def child_main(config: WorkerConfig, slots: Slots, number: int, supervisor_pid: int) -> None:
-    """Entry point of a forked child process."""
-    code = Child(config, slots, number, supervisor_pid).run()
+    """Entry point of a forked child process: the loop strategy its --threads call for."""
+    # Imported here: each strategy module subclasses Child from this one.
+    from .inline_loop import InlineChild
+    from .thread_loop import ThreadedChild
+
+    strategy = InlineChild if config.threads == 1 else ThreadedChild
+    code = strategy(config, slots, number, supervisor_pid).run()
     # os._exit: a thread stuck in an overrun job must not keep the process alive.
     os._exit(code)

@@ -21,7 +21,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tests.conftest import REPO, Workers, vendor, wait_until
+from tests.conftest import REPO, Workers, wait_until
 
 pytestmark = pytest.mark.acceptance
 
@@ -86,8 +86,6 @@ class TemporaryCluster:
 
 @pytest.fixture
 def cluster():
-    if vendor() != "postgresql":
-        pytest.skip("runs in the PostgreSQL run of the suite")
     bindir = postgres_bindir()
     if bindir is None:
         pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
@@ -111,6 +109,7 @@ def sql(url: str, query: str) -> list[tuple]:
         return list(conn.execute(query).fetchall())
 
 
+@pytest.mark.databases("postgresql")
 def test_workers_survive_a_database_outage_and_lose_nothing(cluster: TemporaryCluster) -> None:
     sql(cluster.url("postgres"), "SELECT 1")
     import psycopg

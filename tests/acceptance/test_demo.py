@@ -18,6 +18,7 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
+import psutil
 import pytest
 
 EXAMPLE_PROJECT = Path(__file__).resolve().parents[2] / "example_project"
@@ -33,16 +34,9 @@ EXPECTED_ROWS = [
 ]
 
 
-def _runs_on_sqlite() -> bool:
-    url = os.environ.get("DATABASE_URL", "")
-    return not url or url.startswith("sqlite")
-
-
 @pytest.mark.acceptance
-@pytest.mark.skipif(
-    not _runs_on_sqlite(),
-    reason="the demo uses its own SQLite file; running it once, in the SQLite run, is enough",
-)
+# The demo uses its own SQLite file: running it once, in the SQLite run, is enough.
+@pytest.mark.databases("sqlite")
 def test_demo_burst_ends_every_job_in_its_expected_state(tmp_path: Path) -> None:
     """The burst demo migrates a fresh database, runs the workload and reports it as expected."""
     env = {
@@ -69,18 +63,18 @@ def test_demo_burst_ends_every_job_in_its_expected_state(tmp_path: Path) -> None
     try:
         output, _ = process.communicate(timeout=DEADLINE)
     except subprocess.TimeoutExpired:
+        family = _family(process)
         # SIGTERM first: the demo then stops the workers it started.
         process.send_signal(signal.SIGTERM)
         try:
             output, _ = process.communicate(timeout=STOP_GRACE)
         except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
+            process.kill()
             output, _ = process.communicate()
+        _kill_all(family)
         pytest.fail(f"the demo did not finish within {DEADLINE} s:\n{output}")
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+        _reap(process)
 
     assert process.returncode == 0, output
     for task, expected, count in EXPECTED_ROWS:
@@ -88,6 +82,36 @@ def test_demo_burst_ends_every_job_in_its_expected_state(tmp_path: Path) -> None
         assert re.search(row, output, re.MULTILINE), f"no row {task!r} as expected in:\n{output}"
     assert "not as expected" not in output, output
     assert "All 28 demo jobs reached their expected state." in output, output
+
+
+def _family(process: subprocess.Popen[str]) -> list[psutil.Process]:
+    """The processes the demo started: each runs in a process group of its own (so that a
+    Ctrl-C reaches the demo only), so killing the demo's group would miss them."""
+    try:
+        return list(psutil.Process(process.pid).children(recursive=True))
+    except psutil.NoSuchProcess:
+        return []
+
+
+def _kill_all(family: list[psutil.Process]) -> None:
+    for member in family:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            member.kill()
+    psutil.wait_procs(family, timeout=10)
+
+
+def _reap(process: subprocess.Popen[str]) -> None:
+    """Stop the demo, if it still runs, and every process it started."""
+    if process.poll() is not None:
+        return
+    family = _family(process)
+    process.send_signal(signal.SIGTERM)  # the demo stops its workers and web server itself
+    try:
+        process.wait(timeout=STOP_GRACE)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    _kill_all(family)
 
 
 def _free_port() -> int:
@@ -140,10 +164,8 @@ class AdminSession:
 
 
 @pytest.mark.acceptance
-@pytest.mark.skipif(
-    not _runs_on_sqlite(),
-    reason="the demo uses its own SQLite file; running it once, in the SQLite run, is enough",
-)
+# The demo uses its own SQLite file: running it once, in the SQLite run, is enough.
+@pytest.mark.databases("sqlite")
 def test_the_served_demo_leaves_something_for_each_action_it_names(tmp_path: Path) -> None:
     """What the running demo tells a new user to try in the admin is there, and works."""
     database = tmp_path / "demo.sqlite3"
@@ -230,7 +252,5 @@ def test_the_served_demo_leaves_something_for_each_action_it_names(tmp_path: Pat
         log.seek(0)
         assert "Stopped." in log.read()
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        _reap(process)
         log.close()

@@ -15,7 +15,7 @@ from django.db import transaction
 
 from django_resilient_queue.models import Attempt, Job, JobStatus, Worker
 from tests import jobs
-from tests.conftest import LoggedProcess, Workers, vendor, wait_until, worker_env
+from tests.conftest import LoggedProcess, Workers, wait_until, worker_env
 from tests.testapp.models import Execution
 
 pytestmark = pytest.mark.acceptance
@@ -135,9 +135,9 @@ def skewed_env(seconds: float, **extra: str) -> dict[str, str]:
 @pytest.mark.skipif(
     shutil.which("faketime") is None, reason="needs Debian's faketime (installed by .ci/run)"
 )
+# SQLite runs in each worker's process: there is no server clock to share.
+@pytest.mark.databases("postgresql", "mysql")
 def test_a_worker_whose_clock_runs_ahead_never_takes_back_a_live_run(workers: Workers) -> None:
-    if vendor() == "sqlite":
-        pytest.skip("SQLite runs in each worker's process: there is no server clock to share")
     lease = {"RESILIENT_QUEUE_LEASE_SECONDS": "6", "RESILIENT_QUEUE_HEARTBEAT_SECONDS": "2"}
     live = jobs.sleep_then_record.enqueue("live", 9.0)
     honest = workers.start("--processes", "1", env=env(**lease))

@@ -16,7 +16,15 @@ from django_resilient_queue.models import (
     Schedule,
     Worker,
 )
-from django_resilient_queue.services import alerts, breakers, deadletters, jobs, schedules, workers
+from django_resilient_queue.services import (
+    alerts,
+    breakers,
+    deadletters,
+    jobs,
+    queues,
+    schedules,
+    workers,
+)
 from django_resilient_queue.services.deadletters import AlreadyReplayed, replay_dead_letter
 from tests.factories import (
     AlertFactory,
@@ -96,6 +104,30 @@ def test_replay_dead_letters_once_each_even_after_the_replay_job_is_deleted() ->
     again = deadletters.replay_dead_letters([first.pk, second.pk, unknown.pk])
     assert (again.changed, again.ineligible) == (0, 3)
     assert Job.objects.count() == jobs_before
+
+
+def test_replay_many_picks_by_task_and_limit_oldest_first_and_a_dry_run_writes_nothing() -> None:
+    older, newer = DeadLetterFactory.create_batch(2, task="tests.jobs.add")
+    DeadLetterFactory(task="tests.jobs.record")
+    planned, skipped = deadletters.replay_many(task="tests.jobs.add", dry_run=True)
+    assert [letter for letter, _ in planned] == [older.pk, newer.pk] and not skipped
+    assert not DeadLetter.objects.filter(replayed_at__isnull=False).exists()
+    replayed, _ = deadletters.replay_many(task="tests.jobs.add", limit=1)
+    assert [letter for letter, _ in replayed] == [older.pk]
+    ((_, job_id),) = replayed
+    assert Job.objects.get(pk=job_id).status == JobStatus.QUEUED
+    assert list(DeadLetter.objects.filter(replayed_at__isnull=False)) == [older]
+
+
+def test_pause_and_resume_queues_count_what_changed() -> None:
+    first = queues.pause_queues(["mail", "default", " "])
+    assert (first.changed, first.ineligible) == (2, 0)
+    assert queues.paused_queues() == ["default", "mail"]
+    again = queues.pause_queues(["mail"])
+    assert (again.changed, again.ineligible) == (0, 1)
+    resumed = queues.resume_queues(["mail", "never-paused"])
+    assert resumed.changed == 1
+    assert queues.paused_queues() == ["default"]
 
 
 def test_discard_deletes_dead_letters() -> None:

@@ -87,14 +87,13 @@ def test_a_callback_name_that_is_no_registered_job_is_e020() -> None:
         ({"transaction_mode": "IMMEDIATE", "timeout": 1}, True),
     ],
 )
+@pytest.mark.databases("sqlite")
 def test_sqlite_without_the_recommended_options_is_w001(options: dict, warned: bool) -> None:
     from django.db import connections
 
     from django_resilient_queue.checks import check_sqlite_options
 
     connection = connections["default"]
-    if connection.vendor != "sqlite":
-        pytest.skip("an SQLite check")
     saved = connection.settings_dict.get("OPTIONS")
     connection.settings_dict["OPTIONS"] = options
     try:
