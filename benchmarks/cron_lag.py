@@ -31,7 +31,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from run import PREFIX, PostgresServer  # noqa: E402
+from suite.paths import PREFIX  # noqa: E402
+from suite.servers import PostgresServer  # noqa: E402
 
 
 def main(argv: list[str]) -> int:

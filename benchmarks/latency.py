@@ -29,7 +29,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from run import ENGINES, PREFIX, RESULTS, RUN_ID, PostgresServer, run_adapter
+from suite.adapters import run_adapter
+from suite.engines import ENGINES
+from suite.paths import PREFIX, RESULTS, RUN_ID
+from suite.servers import PostgresServer
 
 
 def main(argv: list[str]) -> int:

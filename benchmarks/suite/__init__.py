@@ -1,0 +1,1 @@
+"""The performance suite behind benchmarks/run.py, one module per concern."""
