@@ -163,13 +163,15 @@ def main() -> None:
         analyze()
         connection.close()
         logs = [work / f"worker-{os.getpid()}.log"]
+        # The workers start in this directory, never in the checkout: `python -m` puts its
+        # working directory first on sys.path, so a checkout there would shadow the code
+        # that PYTHONPATH names (a before/after pair would measure one side twice).
         cmd = [sys.executable, "-m", "django", "runworkers", "--burst"]
         cmd += ["--processes", str(args.concurrency)]
 
         def launch() -> list[Any]:
-            return [
-                start_process(cmd, env=worker_env(args.db_url, args.protected), log_path=logs[0])
-            ]
+            env = worker_env(args.db_url, args.protected)
+            return [start_process(cmd, env=env, log_path=logs[0], cwd=HERE)]
 
         def finished() -> Finished:
             agg = Job.objects.filter(task=noop.name, status="succeeded").aggregate(
@@ -195,7 +197,7 @@ def main() -> None:
     if args.action == "latency":
         cmd = [sys.executable, "-m", "django", "runworkers", "--processes", "1"]
         return run_one_worker_latency(
-            args, cmd, worker_env(args.db_url, args.protected), record.enqueue
+            args, cmd, worker_env(args.db_url, args.protected), record.enqueue, cwd=HERE
         )
     raise SystemExit(f"unknown action {args.action}")
 
