@@ -35,7 +35,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -507,6 +507,30 @@ def timed(func: Callable[[], Any]) -> float:
     start = time.perf_counter()
     func()
     return time.perf_counter() - start
+
+
+Action = Callable[[argparse.Namespace], "dict[str, Any] | None"]
+
+
+def adapter_main(
+    description: str,
+    actions: Mapping[str, Action],
+    *,
+    session: Callable[[argparse.Namespace], contextlib.AbstractContextManager[Any]] | None = None,
+) -> None:
+    """The one ``main`` of every adapter: parse the command line, run the action it names
+    inside the engine's ``session`` (setup and clean-up around every action), and print
+    the result line run.py reads. An action the engine lacks is a failed result."""
+    args = adapter_parser(description).parse_args()
+
+    def run() -> dict[str, Any] | None:
+        action = actions.get(args.action)
+        if action is None:
+            raise ValueError(f"this adapter has no action {args.action!r}")
+        with session(args) if session else contextlib.nullcontext():
+            return action(args)
+
+    main_guard(run)
 
 
 def main_guard(func: Callable[[], dict[str, Any] | None]) -> None:

@@ -11,8 +11,11 @@ tasks without a result backend). latency: one idle prefork worker, concurrency 1
 
 from __future__ import annotations
 
+import argparse
+import contextlib
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +25,8 @@ sys.path[:0] = [str(BENCH), str(HERE)]
 
 from harness.common import (  # noqa: E402
     Finished,
-    adapter_parser,
+    adapter_main,
     log,
-    main_guard,
     run_drain,
     run_one_worker_latency,
     start_process,
@@ -65,87 +67,112 @@ def read_marks(directory: Path, kind: str) -> list[float]:
     return values
 
 
-def main() -> dict[str, Any] | None:
-    args = adapter_parser(__doc__ or "").parse_args()
-    os.environ["BENCH_BROKER_URL"] = args.db_url
-    os.environ["BENCH_QUEUE"] = args.queue
-    import redis
-    from celery import group
-    from celery_app import noop, record
-
-    client = redis.Redis.from_url(args.db_url)
-    keys_before = set(client.keys("*"))
-    work = workdir(args)
-    env = {
+def worker_env(args: argparse.Namespace) -> dict[str, str]:
+    return {
         "BENCH_BROKER_URL": args.db_url,
         "BENCH_QUEUE": args.queue,
         "PYTHONPATH": os.pathsep.join([str(BENCH), str(HERE), os.environ.get("PYTHONPATH", "")]),
     }
+
+
+def queued(args: argparse.Namespace) -> int:
+    import redis
+
+    return int(redis.Redis.from_url(args.db_url).llen(args.queue))
+
+
+def prepare(args: argparse.Namespace) -> None:
+    return None
+
+
+def enqueue(args: argparse.Namespace) -> dict[str, Any]:
+    from celery import group
+    from celery_app import noop
+
+    if args.mode == "single":
+
+        def go() -> None:
+            for _ in range(args.jobs):
+                noop.delay()
+
+    else:
+
+        def go() -> None:
+            group(noop.s() for _ in range(args.jobs)).apply_async()
+
+    seconds = timed(go)
+    if queued(args) != args.jobs:
+        raise RuntimeError(f"{queued(args)} messages queued, expected {args.jobs}")
+    return {"jobs": args.jobs, "seconds": seconds, "jobs_per_second": args.jobs / seconds}
+
+
+def drain(args: argparse.Namespace) -> dict[str, Any]:
+    from celery import group
+    from celery_app import noop
+
+    if args.history:
+        return {"status": "n/a", "reason": "a Redis broker keeps no finished tasks"}
+    log(f"queueing {args.jobs} tasks")
+    for start in range(0, args.jobs, CHUNK):
+        group(noop.s() for _ in range(min(CHUNK, args.jobs - start))).apply_async()
+    work = workdir(args)
+    marks = work / f"marks-{os.getpid()}"
+    marks.mkdir(exist_ok=True)
+    for old in marks.iterdir():
+        old.unlink()
+    logs = [work / f"worker-{os.getpid()}.log"]
+    cmd = worker_cmd(args.queue, args.concurrency)
+
+    def launch() -> list[Any]:
+        env = {**worker_env(args), "BENCH_MARK_DIR": str(marks)}
+        return [start_process(cmd, env=env, log_path=logs[0], cwd=HERE)]
+
+    def finished() -> Finished:
+        count = sum(p.stat().st_size for p in marks.glob("finished-*.txt")) // LINE
+        if count < args.jobs:
+            return Finished(count, None)
+        ends = read_marks(marks, "finished")
+        starts = read_marks(marks, "started")
+        return Finished(len(ends), max(ends), min(starts) if starts else None)
+
+    return run_drain(
+        jobs=args.jobs,
+        launch=launch,
+        finished=finished,
+        exits_when_done=False,
+        timeout=args.timeout,
+        logs=logs,
+    )
+
+
+def latency(args: argparse.Namespace) -> dict[str, Any]:
+    from celery_app import record
+
+    cmd = worker_cmd(args.queue, 1)
+    return run_one_worker_latency(args, cmd, worker_env(args), record.delay, cwd=HERE)
+
+
+@contextlib.contextmanager
+def redis_session(args: argparse.Namespace) -> Iterator[None]:
+    """The app reads its broker from the environment; a "fresh database" on Redis is a
+    fresh queue name, and what the action made there is removed afterwards."""
+    import redis
+
+    os.environ["BENCH_BROKER_URL"] = args.db_url
+    os.environ["BENCH_QUEUE"] = args.queue
+    client = redis.Redis.from_url(args.db_url)
+    keys_before = set(client.keys("*"))
     try:
-        if args.action == "prepare":
-            return None
-        if args.action == "enqueue":
-            if args.mode == "single":
-
-                def go() -> None:
-                    for _ in range(args.jobs):
-                        noop.delay()
-
-            else:
-
-                def go() -> None:
-                    group(noop.s() for _ in range(args.jobs)).apply_async()
-
-            seconds = timed(go)
-            queued = client.llen(args.queue)
-            if queued != args.jobs:
-                raise RuntimeError(f"{queued} messages queued, expected {args.jobs}")
-            return {"jobs": args.jobs, "seconds": seconds, "jobs_per_second": args.jobs / seconds}
-
-        if args.action == "drain":
-            if args.history:
-                return {"status": "n/a", "reason": "a Redis broker keeps no finished tasks"}
-            log(f"queueing {args.jobs} tasks")
-            for start in range(0, args.jobs, CHUNK):
-                group(noop.s() for _ in range(min(CHUNK, args.jobs - start))).apply_async()
-            marks = work / f"marks-{os.getpid()}"
-            marks.mkdir(exist_ok=True)
-            for old in marks.iterdir():
-                old.unlink()
-            logs = [work / f"worker-{os.getpid()}.log"]
-            cmd = worker_cmd(args.queue, args.concurrency)
-
-            def launch() -> list[Any]:
-                worker_env = {**env, "BENCH_MARK_DIR": str(marks)}
-                return [start_process(cmd, env=worker_env, log_path=logs[0], cwd=HERE)]
-
-            def finished() -> Finished:
-                count = sum(p.stat().st_size for p in marks.glob("finished-*.txt")) // LINE
-                if count < args.jobs:
-                    return Finished(count, None)
-                ends = read_marks(marks, "finished")
-                starts = read_marks(marks, "started")
-                return Finished(len(ends), max(ends), min(starts) if starts else None)
-
-            return run_drain(
-                jobs=args.jobs,
-                launch=launch,
-                finished=finished,
-                exits_when_done=False,
-                timeout=args.timeout,
-                logs=logs,
-            )
-
-        if args.action == "latency":
-            cmd = worker_cmd(args.queue, 1)
-            return run_one_worker_latency(args, cmd, env, record.delay, cwd=HERE)
-        raise SystemExit(f"unknown action {args.action}")
+        yield
     finally:
-        # A "fresh database" on Redis is a fresh queue name: remove what this run made.
         created = set(client.keys("*")) - keys_before
         if created:
             client.delete(*created)
 
 
 if __name__ == "__main__":
-    main_guard(main)
+    adapter_main(
+        __doc__ or "",
+        {"prepare": prepare, "enqueue": enqueue, "drain": drain, "latency": latency},
+        session=redis_session,
+    )

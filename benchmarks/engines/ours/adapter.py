@@ -7,8 +7,11 @@ enqueue: ``noop.enqueue()`` per job (autocommit: one transaction each) or
 
 from __future__ import annotations
 
+import argparse
+import contextlib
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +21,9 @@ sys.path[:0] = [str(BENCH), str(HERE)]
 
 from harness.common import (  # noqa: E402
     Finished,
-    adapter_parser,
+    adapter_main,
     copy_row_sql,
     log,
-    main_guard,
     parse_url,
     run_drain,
     run_one_worker_latency,
@@ -117,90 +119,101 @@ def analyze() -> None:
             cursor.execute("ANALYZE")
 
 
-def main() -> None:
-    args = adapter_parser(__doc__ or "").parse_args()
-    setup_django(args.db_url, args.protected)
+def prepare(args: argparse.Namespace) -> None:
     from django.core.management import call_command
+
+    call_command("migrate", verbosity=0, interactive=False)
+
+
+def enqueue(args: argparse.Namespace) -> dict[str, Any]:
+    from django_resilient_queue.models import Job
+
+    noop, _ = jobs_module(args.protected)
+    if args.mode == "single":
+
+        def go() -> None:
+            for _ in range(args.jobs):
+                noop.enqueue()
+
+    else:
+
+        def go() -> None:
+            noop.enqueue_many([() for _ in range(args.jobs)])
+
+    before = Job.objects.filter(task=noop.name, status="queued").count()
+    seconds = timed(go)
+    queued = Job.objects.filter(task=noop.name, status="queued").count() - before
+    if queued != args.jobs:
+        raise RuntimeError(f"{queued} jobs queued, expected {args.jobs}")
+    return {"jobs": args.jobs, "seconds": seconds, "jobs_per_second": args.jobs / seconds}
+
+
+def drain(args: argparse.Namespace) -> dict[str, Any]:
     from django.db import connection
     from django.db.models import Count, Max, Min
 
     from django_resilient_queue.models import Job
 
-    work = workdir(args)
-    if args.action == "prepare":
-        call_command("migrate", verbosity=0, interactive=False)
-        return None
+    noop, _ = jobs_module(args.protected)
+    if args.history:
+        log(f"adding {args.history} finished rows")
+        add_history(args.history)
+    log(f"queueing {args.jobs} jobs")
+    for start in range(0, args.jobs, CHUNK):
+        noop.enqueue_many([() for _ in range(min(CHUNK, args.jobs - start))])
+    analyze()
+    connection.close()
+    logs = [workdir(args) / f"worker-{os.getpid()}.log"]
+    # The workers start in this directory, never in the checkout: `python -m` puts its
+    # working directory first on sys.path, so a checkout there would shadow the code
+    # that PYTHONPATH names (a before/after pair would measure one side twice).
+    cmd = [sys.executable, "-m", "django", "runworkers", "--burst"]
+    cmd += ["--processes", str(args.concurrency)]
 
-    noop, record = jobs_module(args.protected)
+    def launch() -> list[Any]:
+        env = worker_env(args.db_url, args.protected)
+        return [start_process(cmd, env=env, log_path=logs[0], cwd=HERE)]
 
-    if args.action == "enqueue":
-        if args.mode == "single":
-
-            def go() -> None:
-                for _ in range(args.jobs):
-                    noop.enqueue()
-
-        else:
-
-            def go() -> None:
-                noop.enqueue_many([() for _ in range(args.jobs)])
-
-        before = Job.objects.filter(task=noop.name, status="queued").count()
-        seconds = timed(go)
-        queued = Job.objects.filter(task=noop.name, status="queued").count() - before
-        if queued != args.jobs:
-            raise RuntimeError(f"{queued} jobs queued, expected {args.jobs}")
-        return {"jobs": args.jobs, "seconds": seconds, "jobs_per_second": args.jobs / seconds}
-
-    vendor = parse_url(args.db_url).vendor
-    if args.action == "drain":
-        if args.history:
-            log(f"adding {args.history} finished rows")
-            add_history(args.history)
-        log(f"queueing {args.jobs} jobs")
-        for start in range(0, args.jobs, CHUNK):
-            noop.enqueue_many([() for _ in range(min(CHUNK, args.jobs - start))])
-        analyze()
+    def finished() -> Finished:
+        agg = Job.objects.filter(task=noop.name, status="succeeded").aggregate(
+            count=Count("id"), last=Max("finished_at"), first=Min("started_at")
+        )
         connection.close()
-        logs = [work / f"worker-{os.getpid()}.log"]
-        # The workers start in this directory, never in the checkout: `python -m` puts its
-        # working directory first on sys.path, so a checkout there would shadow the code
-        # that PYTHONPATH names (a before/after pair would measure one side twice).
-        cmd = [sys.executable, "-m", "django", "runworkers", "--burst"]
-        cmd += ["--processes", str(args.concurrency)]
-
-        def launch() -> list[Any]:
-            env = worker_env(args.db_url, args.protected)
-            return [start_process(cmd, env=env, log_path=logs[0], cwd=HERE)]
-
-        def finished() -> Finished:
-            agg = Job.objects.filter(task=noop.name, status="succeeded").aggregate(
-                count=Count("id"), last=Max("finished_at"), first=Min("started_at")
-            )
-            connection.close()
-            return Finished(
-                agg["count"],
-                agg["last"].timestamp() if agg["last"] else None,
-                agg["first"].timestamp() if agg["first"] else None,
-            )
-
-        return run_drain(
-            jobs=args.jobs,
-            launch=launch,
-            finished=finished,
-            exits_when_done=True,
-            timeout=args.timeout,
-            logs=logs,
-            db_url=args.db_url if vendor == "postgresql" else None,
+        return Finished(
+            agg["count"],
+            agg["last"].timestamp() if agg["last"] else None,
+            agg["first"].timestamp() if agg["first"] else None,
         )
 
-    if args.action == "latency":
-        cmd = [sys.executable, "-m", "django", "runworkers", "--processes", "1"]
-        return run_one_worker_latency(
-            args, cmd, worker_env(args.db_url, args.protected), record.enqueue, cwd=HERE
-        )
-    raise SystemExit(f"unknown action {args.action}")
+    return run_drain(
+        jobs=args.jobs,
+        launch=launch,
+        finished=finished,
+        exits_when_done=True,
+        timeout=args.timeout,
+        logs=logs,
+        db_url=args.db_url if parse_url(args.db_url).vendor == "postgresql" else None,
+    )
+
+
+def latency(args: argparse.Namespace) -> dict[str, Any]:
+    _, record = jobs_module(args.protected)
+    cmd = [sys.executable, "-m", "django", "runworkers", "--processes", "1"]
+    return run_one_worker_latency(
+        args, cmd, worker_env(args.db_url, args.protected), record.enqueue, cwd=HERE
+    )
+
+
+@contextlib.contextmanager
+def django_session(args: argparse.Namespace) -> Iterator[None]:
+    """Django set up on this measurement's database, for every action."""
+    setup_django(args.db_url, args.protected)
+    yield
 
 
 if __name__ == "__main__":
-    main_guard(main)
+    adapter_main(
+        __doc__ or "",
+        {"prepare": prepare, "enqueue": enqueue, "drain": drain, "latency": latency},
+        session=django_session,
+    )

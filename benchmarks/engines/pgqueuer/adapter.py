@@ -10,6 +10,7 @@ PgQueuer deletes a finished job from its queue table and logs it in
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import os
 import sys
@@ -23,9 +24,8 @@ sys.path[:0] = [str(BENCH), str(HERE)]
 from harness.common import (  # noqa: E402
     LATENCY_FILE_ENV,
     Finished,
-    adapter_parser,
+    adapter_main,
     log,
-    main_guard,
     parse_url,
     record_start,
     run_drain,
@@ -92,36 +92,42 @@ async def enqueue_bulk(queries: Any, jobs: int) -> None:
         await queries.enqueue(["noop"] * n, [None] * n, [0] * n)
 
 
-async def amain(args: Any) -> dict[str, Any] | None:
-    if args.action == "worker":
-        await worker(args.db_url, args.burst)
-        return None
-    if args.action == "prepare":
-        conn, queries = await queries_for(args.db_url)
-        await queries.install()
-        await conn.close()
-        return None
+def run_worker(args: argparse.Namespace) -> None:
+    asyncio.run(worker(args.db_url, args.burst))
 
-    if args.action == "enqueue":
-        import time
 
-        conn, queries = await queries_for(args.db_url)
-        count = "SELECT count(*) FROM pgqueuer WHERE status = 'queued'"
-        (before,) = await sql(args.db_url, count)
-        start = time.perf_counter()
-        if args.mode == "single":
-            for _ in range(args.jobs):
-                await queries.enqueue("noop", None)
-        else:
-            await queries.enqueue(["noop"] * args.jobs, [None] * args.jobs, [0] * args.jobs)
-        seconds = time.perf_counter() - start
-        await conn.close()
-        (after,) = await sql(args.db_url, count)
-        if after[0] - before[0] != args.jobs:
-            raise RuntimeError(f"{after[0] - before[0]} jobs queued, expected {args.jobs}")
-        return {"jobs": args.jobs, "seconds": seconds, "jobs_per_second": args.jobs / seconds}
+async def install(db_url: str) -> None:
+    conn, queries = await queries_for(db_url)
+    await queries.install()
+    await conn.close()
 
-    raise SystemExit(f"unknown action {args.action}")
+
+def prepare(args: argparse.Namespace) -> None:
+    asyncio.run(install(args.db_url))
+
+
+async def timed_enqueue(args: argparse.Namespace) -> dict[str, Any]:
+    import time
+
+    conn, queries = await queries_for(args.db_url)
+    count = "SELECT count(*) FROM pgqueuer WHERE status = 'queued'"
+    (before,) = await sql(args.db_url, count)
+    start = time.perf_counter()
+    if args.mode == "single":
+        for _ in range(args.jobs):
+            await queries.enqueue("noop", None)
+    else:
+        await queries.enqueue(["noop"] * args.jobs, [None] * args.jobs, [0] * args.jobs)
+    seconds = time.perf_counter() - start
+    await conn.close()
+    (after,) = await sql(args.db_url, count)
+    if after[0] - before[0] != args.jobs:
+        raise RuntimeError(f"{after[0] - before[0]} jobs queued, expected {args.jobs}")
+    return {"jobs": args.jobs, "seconds": seconds, "jobs_per_second": args.jobs / seconds}
+
+
+def enqueue(args: argparse.Namespace) -> dict[str, Any]:
+    return asyncio.run(timed_enqueue(args))
 
 
 async def prepare_drain(args: Any) -> None:
@@ -142,7 +148,7 @@ async def prepare_drain(args: Any) -> None:
     await sql(args.db_url, "VACUUM ANALYZE pgqueuer_log")
 
 
-def drain(args: Any) -> dict[str, Any]:
+def drain(args: argparse.Namespace) -> dict[str, Any]:
     work = workdir(args)
     asyncio.run(prepare_drain(args))
     logs = [work / f"worker-{os.getpid()}-{n}.log" for n in range(args.concurrency)]
@@ -175,7 +181,7 @@ def drain(args: Any) -> dict[str, Any]:
     )
 
 
-def latency(args: Any) -> dict[str, Any]:
+def latency(args: argparse.Namespace) -> dict[str, Any]:
     work = workdir(args)
     latency_file = work / f"latency-{os.getpid()}.txt"
     logs = [work / f"worker-{os.getpid()}.log"]
@@ -189,7 +195,7 @@ def latency(args: Any) -> dict[str, Any]:
     def launch() -> list[Any]:
         return [start_process(cmd, env=env, log_path=logs[0])]
 
-    def enqueue(t: float) -> None:
+    def enqueue_at(t: float) -> None:
         loop.run_until_complete(queries.enqueue("record", f"{t:.6f}".encode()))
 
     try:
@@ -197,7 +203,7 @@ def latency(args: Any) -> dict[str, Any]:
             jobs=args.jobs,
             interval=args.interval,
             launch=launch,
-            enqueue=enqueue,
+            enqueue=enqueue_at,
             latency_file=latency_file,
             timeout=args.timeout,
             logs=logs,
@@ -207,14 +213,14 @@ def latency(args: Any) -> dict[str, Any]:
         loop.close()
 
 
-def main() -> dict[str, Any] | None:
-    args = adapter_parser(__doc__ or "").parse_args()
-    if args.action == "drain":
-        return drain(args)
-    if args.action == "latency":
-        return latency(args)
-    return asyncio.run(amain(args))
-
-
 if __name__ == "__main__":
-    main_guard(main)
+    adapter_main(
+        __doc__ or "",
+        {
+            "worker": run_worker,
+            "prepare": prepare,
+            "enqueue": enqueue,
+            "drain": drain,
+            "latency": latency,
+        },
+    )
