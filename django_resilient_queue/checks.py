@@ -11,6 +11,7 @@ from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from . import conf
 from .cron import CronError, validate_expression
 from .failures import coerce_category
+from .models.alert import AlertKind, AlertSeverity
 from .retry import Retry
 
 POSITIVE_NUMBERS = ("POLL_INTERVAL", "LEASE_SECONDS", "HEARTBEAT_SECONDS", "DEFAULT_TIMEOUT")
@@ -172,20 +173,11 @@ def _check_retention(raw: Mapping[str, Any]) -> Iterable[CheckMessage]:
         )
 
 
-ALERT_KINDS = (
-    "QUEUE_DEPTH_HIGH",
-    "FAILURE_RATE_HIGH",
-    "DB_CONNECTION_LOST",
-    "BREAKER_OPEN",
-    "WORKER_CRASHED",
-    "MEMORY_HIGH",
-    "PROCESSING_TIME_EXCEEDED",
-    "DEAD_LETTERS_GROWING",
-)
-SEVERITIES = ("critical", "high", "medium", "low", "info")
+ALERT_KINDS = tuple(AlertKind.values)
+SEVERITIES = tuple(AlertSeverity.values)
 # Keys each channel type accepts; "required" ones must be present.
 CHANNEL_KEYS: Mapping[str, tuple[set[str], set[str]]] = {
-    "email": ({"to"}, {"type", "to", "min_severity", "from_email", "timeout"}),
+    "email": ({"to"}, {"type", "to", "min_severity", "from_email", "timeout", "using"}),
     "slack": ({"url"}, {"type", "url", "min_severity", "timeout"}),
     "webhook": ({"url"}, {"type", "url", "secret", "min_severity", "timeout"}),
     "log": (set(), {"type", "min_severity", "logger", "timeout"}),
@@ -218,13 +210,30 @@ def _check_channel(index: int, channel: Any) -> Iterable[CheckMessage]:
         )
     ):
         yield _error(f"{where} (email) 'to' must be a non-empty list of addresses.", 19)
-    for key in ("url", "secret", "from_email", "logger"):
+    if kind == "email" and "using" in channel:
+        yield from _check_mailer(where, channel["using"])
+    for key in ("url", "secret", "from_email", "logger", "using"):
         if key in channel and not (isinstance(channel[key], str) and channel[key]):
             yield _error(f"{where} ({kind}) {key!r} must be a non-empty string.", 19)
     if "min_severity" in channel and channel["min_severity"] not in SEVERITIES:
         yield _error(f"{where} ({kind}) 'min_severity' must be one of {list(SEVERITIES)}.", 19)
     if "timeout" in channel and not (_is_number(channel["timeout"]) and channel["timeout"] > 0):
         yield _error(f"{where} ({kind}) 'timeout' must be a positive number of seconds.", 19)
+
+
+def _check_mailer(where: str, alias: Any) -> Iterable[CheckMessage]:
+    """An email channel's ``using`` names a mailer of Django 6.1's MAILERS."""
+    import django
+    from django.conf import settings
+
+    if django.VERSION < (6, 1):
+        yield _error(f"{where} (email) 'using' needs Django 6.1 or later (MAILERS).", 19)
+    elif isinstance(alias, str) and alias and alias not in getattr(settings, "MAILERS", {}):
+        yield _error(
+            f"{where} (email) 'using' names no mailer of MAILERS.",
+            19,
+            hint=f"Known: {sorted(getattr(settings, 'MAILERS', {}))}",
+        )
 
 
 def _check_rules(rules: Any) -> Iterable[CheckMessage]:

@@ -7,6 +7,7 @@ import logging
 from datetime import timedelta
 from typing import Any
 
+import django
 import pytest
 from django.core import mail
 from django.test import override_settings
@@ -25,10 +26,8 @@ SECRET = "webhook-secret-for-tests"
 
 
 def alerts(*channels: dict[str, Any], **extra: Any) -> Any:
-    return override_settings(
-        RESILIENT_QUEUE={"ALERTS": {"CHANNELS": list(channels), **extra}},
-        EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend",
-    )
+    # Django's test set-up already sends every email to mail.outbox.
+    return override_settings(RESILIENT_QUEUE={"ALERTS": {"CHANNELS": list(channels), **extra}})
 
 
 def breaker_alert(fingerprint: str = "BREAKER_OPEN:dep") -> Alert:
@@ -109,6 +108,21 @@ def test_min_severity_filters_channels_and_email_goes_through_django_mail() -> N
     assert len(mail.outbox) == 1
     assert mail.outbox[0].to == ["ops@example.com"]
     assert "BREAKER_OPEN" in mail.outbox[0].subject
+
+
+@pytest.mark.skipif(django.VERSION < (6, 1), reason="MAILERS is Django 6.1's")
+def test_an_email_channel_sends_through_the_mailer_it_names() -> None:
+    mailers = {
+        "default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"},
+        "alerts": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"},
+    }
+    email = {"type": "email", "to": ["ops@example.com"], "using": "alerts"}
+    with override_settings(MAILERS=mailers), alerts(email):
+        breaker_alert()
+        send_all()
+    assert AlertDelivery.objects.filter(status=DeliveryStatus.SENT).count() == 1
+    [message] = mail.outbox
+    assert message.to == ["ops@example.com"] and message.sent_using == "alerts"
 
 
 def test_the_log_channel_writes_one_record(caplog: pytest.LogCaptureFixture) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import django
 import pytest
 from django.test import override_settings
 
@@ -113,3 +114,29 @@ def test_finer_alert_checks(value: Any, expected: str) -> None:
         found = [(e.id, e.msg) for e in check_alert_rules_and_urls()]
     assert [i for i, _ in found] == [expected]
     assert all(SECRET not in msg for _, msg in found)
+
+
+MAILERS = {
+    "default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"},
+    "alerts": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"},
+}
+
+
+def email_using(alias: Any) -> list[tuple[str, str]]:
+    channel = {"type": "email", "to": ["ops@example.com"], "using": alias}
+    return messages({"ALERTS": {"CHANNELS": [channel]}})
+
+
+@pytest.mark.skipif(django.VERSION < (6, 1), reason="MAILERS is Django 6.1's")
+def test_an_email_channel_names_a_mailer_of_mailers() -> None:
+    with override_settings(MAILERS=MAILERS):
+        assert email_using("alerts") == []
+        [(check_id, text)] = email_using("pager")
+        assert check_id == "resilient_queue.E019" and "names no mailer" in text
+        assert [i for i, _ in email_using("")] == ["resilient_queue.E019"]
+
+
+@pytest.mark.skipif(django.VERSION >= (6, 1), reason="before Django 6.1 there is no MAILERS")
+def test_an_email_channel_cannot_name_a_mailer_before_django_6_1() -> None:
+    [(check_id, text)] = email_using("alerts")
+    assert check_id == "resilient_queue.E019" and "needs Django 6.1" in text
