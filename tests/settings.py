@@ -8,6 +8,7 @@ import os
 import signal
 from pathlib import Path
 
+import django
 import environ
 
 BASE_DIR = Path(__file__).resolve().parent
@@ -40,6 +41,10 @@ if "RESILIENT_QUEUE_TEST_DB_NAME" in os.environ:
     # Child processes point straight at the database pytest-django created.
     _db["NAME"] = os.environ["RESILIENT_QUEUE_TEST_DB_NAME"]
 DATABASES = {"default": _db}
+
+if django.VERSION >= (6, 1):
+    # Django 6.1's mailers (the test run sends every message to mail.outbox).
+    MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
 
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -47,6 +47,8 @@ def test_bad_settings(value, expected: str) -> None:
     assert expected in ids(value)
 
 
+# The check command runs the model checks, which read the database's features.
+@pytest.mark.django_db
 def test_check_command_exits_non_zero_on_bad_setting() -> None:
     from django.core.management import call_command
     from django.core.management.base import SystemCheckError

@@ -46,6 +46,8 @@ def test_each_bad_field_has_its_id(change: dict[str, Any], expected: str) -> Non
     assert ids({**GOOD, **change}) == [expected]
 
 
+# The check command runs the model checks, which read the database's features.
+@pytest.mark.django_db
 def test_check_command_reports_a_bad_time_zone() -> None:
     from django.core.management import call_command
     from django.core.management.base import SystemCheckError
