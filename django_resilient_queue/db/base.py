@@ -10,7 +10,7 @@ from typing import NamedTuple
 
 from django.db import transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import Case, F, Q, Value, When
+from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 
 from ..models import Job, JobStatus
@@ -36,12 +36,8 @@ def revert_claim(jobs: list[Job], alias: str) -> None:
     number stays: a fencing token never repeats)."""
     if not jobs:
         return
-    Job.objects.using(alias).filter(pk__in=[j.pk for j in jobs]).update(
-        # First: MySQL evaluates SET left to right, so this must read attempts before the
-        # decrement (attempts=1 means this was the job's first claim).
-        first_started_at=Case(When(attempts=1, then=Value(None)), default=F("first_started_at")),
+    Job.objects.using(alias).filter(pk__in=[j.pk for j in jobs]).unclaim(
         status=JobStatus.QUEUED,
-        attempts=F("attempts") - 1,
         worker_id=None,
         lease_expires_at=None,
         holds_place=False,

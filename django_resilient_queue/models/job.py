@@ -46,6 +46,21 @@ class JobQuerySet(models.QuerySet["Job"]):
         """The fence of every write about a run: the job, while it still runs that run."""
         return self.filter(pk=job_id, run=run, status=JobStatus.RUNNING)
 
+    def unclaim(self, **changes: Any) -> int:
+        """Give the selected claimed jobs back their attempt, as if never claimed, with
+        ``changes`` besides; return how many rows changed. The run number stays: a
+        fencing token never repeats."""
+        return self.update(
+            # First: MySQL evaluates SET left to right, so this must read attempts before
+            # the decrement (attempts=1 means this was the job's first claim).
+            first_started_at=models.Case(
+                models.When(attempts=1, then=models.Value(None)),
+                default=models.F("first_started_at"),
+            ),
+            attempts=models.F("attempts") - 1,
+            **changes,
+        )
+
     def finished(self) -> JobQuerySet:
         """Jobs in a final status."""
         return self.filter(status__in=FINISHED_STATUSES)

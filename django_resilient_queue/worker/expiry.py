@@ -11,7 +11,6 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
 from ..models import Job, JobStatus
@@ -30,12 +29,7 @@ def is_expired(job: Job, now: datetime) -> bool:
 def write_expired(fence: Any, finished_at: datetime) -> bool:
     """End a claimed, expired job ``cancelled`` (reason "expired"), giving its attempt back."""
     return bool(
-        fence.update(
-            # First: MySQL evaluates SET left to right (see db.base.revert_claim).
-            first_started_at=Case(
-                When(attempts=1, then=Value(None)), default=F("first_started_at")
-            ),
-            attempts=F("attempts") - 1,
+        fence.unclaim(
             status=JobStatus.CANCELLED,
             reason=REASON,
             finished_at=finished_at,

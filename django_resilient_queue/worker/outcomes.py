@@ -9,7 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.db import connections, router, transaction
-from django.db.models import Case, F, Value, When
+from django.db.models import F
 
 from .. import conf, registry
 from ..alerts.store import raise_alert, resolve_alert
@@ -250,13 +250,7 @@ def _apply_unstarted(
     freed: dict[str, int],
 ) -> bool:
     """Claimed ahead and never run: back as if never claimed, with no Attempt."""
-    if not fence.update(
-        first_started_at=Case(When(attempts=1, then=Value(None)), default=F("first_started_at")),
-        status=JobStatus.QUEUED,
-        attempts=F("attempts") - 1,
-        lease_expires_at=None,
-        worker_id=None,
-    ):
+    if not fence.unclaim(status=JobStatus.QUEUED, lease_expires_at=None, worker_id=None):
         return False
     release_gates(job, definition, outcome, freed)
     return True
